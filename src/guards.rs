@@ -1,0 +1,81 @@
+//! Request guards: `ForceOn` and `MaintenanceStatus`, both sentinels.
+
+use std::sync::atomic::Ordering;
+
+use rocket::http::Status;
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::{Ignite, Rocket, Sentinel};
+
+use crate::fairing::Snapshot;
+use crate::handle::MaintenanceHandle;
+use crate::state::MaintenanceStatus;
+
+/// A route that takes this guard always answers the maintenance response, page and headers
+/// exactly as during maintenance, whatever the state (Django's `@force_maintenance_mode_on`).
+/// Its handler never runs: the guard fails, and the fairing replaces the answer.
+///
+/// It is a [`Sentinel`]: a route that uses it stops the launch if `Maintenance::fairing()` is not
+/// attached.
+///
+/// ```
+/// # #[macro_use] extern crate rocket;
+/// use rocket_maintenance::ForceOn;
+///
+/// #[post("/checkout")]
+/// fn checkout(_maintenance: ForceOn) -> &'static str {
+///     unreachable!("checkout is closed while we migrate payments")
+/// }
+/// ```
+#[derive(Debug)]
+pub struct ForceOn(());
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for ForceOn {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        match Snapshot::of(req) {
+            Some(snapshot) => {
+                snapshot.forced_on.store(true, Ordering::Relaxed);
+                Outcome::Error((Status::new(snapshot.state.pages.status), ()))
+            }
+            None => Outcome::Error((Status::ServiceUnavailable, ())),
+        }
+    }
+}
+
+fn fairing_missing(guard: &str, rocket: &Rocket<Ignite>) -> bool {
+    if rocket.state::<MaintenanceHandle>().is_some() {
+        return false;
+    }
+    tracing::error!(
+        "maintenance: a route uses the `{guard}` request guard, but the maintenance fairing is \
+         not attached. Attach it last: `.attach(rocket_maintenance::Maintenance::fairing())`. \
+         See https://docs.rs/rocket_maintenance"
+    );
+    true
+}
+
+impl Sentinel for ForceOn {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        fairing_missing("ForceOn", rocket)
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for MaintenanceStatus {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        match Snapshot::of(req) {
+            Some(snapshot) => Outcome::Success(MaintenanceStatus(snapshot.state.clone())),
+            None => Outcome::Error((Status::InternalServerError, ())),
+        }
+    }
+}
+
+impl Sentinel for MaintenanceStatus {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        fairing_missing("MaintenanceStatus", rocket)
+    }
+}

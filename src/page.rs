@@ -1,0 +1,284 @@
+//! The maintenance response, rendered once per load, never per request.
+//!
+//! The page is rendered with a handlebars registry of this crate's own (so it works without
+//! `Template::fairing()` and outside a request): the built-in page, or a template from Rocket's
+//! `template_dir` named as rocket_dyn_templates names them (`"errors/503"` is
+//! `errors/503.html.hbs`), with every other template of that directory available as a partial.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use handlebars::Handlebars;
+use serde_json::{json, Map, Value};
+
+use crate::error::Error;
+use crate::policy::Policy;
+use crate::settings::{format_time, RetryAfter};
+
+/// The built-in page's template.
+pub(crate) const BUILT_IN_PAGE: &str = include_str!("../templates/rocket-maintenance.html.hbs");
+const BUILT_IN_NAME: &str = "rocket_maintenance::builtin";
+
+/// A function that registers helpers (or anything else) on the page renderer.
+pub(crate) type HandlebarsHook = Arc<dyn Fn(&mut Handlebars<'static>) + Send + Sync>;
+
+/// A handlebars registry holding the page's template and its partials.
+pub(crate) struct Renderer {
+    registry: Handlebars<'static>,
+    name: String,
+}
+
+impl std::fmt::Debug for Renderer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Renderer").field("template", &self.name).finish()
+    }
+}
+
+/// The response bodies and headers for one state.
+#[derive(Debug, Clone)]
+pub(crate) struct Pages {
+    pub html: Arc<[u8]>,
+    pub json: Arc<[u8]>,
+    pub text: Arc<[u8]>,
+    pub status: u16,
+    /// `Retry-After`: delay-seconds or an HTTP-date.
+    pub retry_after: Option<String>,
+    /// `Refresh` on the page.
+    pub refresh: Option<String>,
+    /// `Location` for held-back requests when `redirect` is set.
+    pub redirect: Option<String>,
+}
+
+/// `template_dir` files: `name` (path without the template extensions) and the file.
+fn template_files(dir: &Path) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&current) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Some(rel) = path
+                .strip_prefix(dir)
+                .ok()
+                .and_then(|r| r.to_str())
+                .and_then(|r| r.strip_suffix(".hbs"))
+            {
+                // `about.html.hbs` is `about`, as rocket_dyn_templates names it.
+                let name = match rel.rsplit_once('.') {
+                    Some((stem, ext)) if !ext.contains('/') => stem,
+                    _ => rel,
+                };
+                out.push((name.replace('\\', "/"), path));
+            }
+        }
+    }
+    out
+}
+
+impl Renderer {
+    /// Builds the registry: the built-in page, or `template` with the rest of `template_dir` as
+    /// partials.
+    pub fn new(
+        template: Option<&str>,
+        template_dir: &Path,
+        hook: Option<&HandlebarsHook>,
+    ) -> Result<Renderer, Error> {
+        let mut registry = Handlebars::new();
+        if let Some(hook) = hook {
+            hook(&mut registry);
+        }
+        let name = match template {
+            None => {
+                registry
+                    .register_template_string(BUILT_IN_NAME, BUILT_IN_PAGE)
+                    .map_err(|e| Error::Other(format!("built-in page: {e}")))?;
+                BUILT_IN_NAME.to_string()
+            }
+            Some(name) => {
+                let files = template_files(template_dir);
+                let Some((_, file)) = files.iter().find(|(n, _)| n == name) else {
+                    return Err(Error::setting(
+                        "template",
+                        Some(format!("{name:?}")),
+                        format!(
+                            "no template `{name}` (e.g. `{name}.html.hbs`) in template_dir {}; \
+                             create it or remove the key to use the built-in page",
+                            template_dir.display()
+                        ),
+                    ));
+                };
+                registry.register_template_file(name, file).map_err(|e| {
+                    Error::setting(
+                        "template",
+                        Some(format!("{name:?}")),
+                        format!("{} does not parse: {e}", file.display()),
+                    )
+                })?;
+                // The others are partials; one that does not parse is only a problem if used,
+                // which rendering below reports.
+                for (other, path) in files.iter().filter(|(n, _)| n != name) {
+                    let _ = registry.register_template_file(other, path);
+                }
+                name.to_string()
+            }
+        };
+        Ok(Renderer { registry, name })
+    }
+
+    /// Renders every representation for `policy` at `now`.
+    pub fn render(&self, policy: &Policy, now: SystemTime) -> Result<Pages, Error> {
+        let status = rocket::http::Status::new(policy.status);
+        let title = status.reason_lossy();
+        let active_window_end = policy.ends_at.filter(|end| *end > now);
+        let (retry_seconds, retry_at) = match policy.retry {
+            Some(RetryAfter::Delay(d)) => (Some(d), None),
+            Some(RetryAfter::At(t)) if t > now => (None, Some(t)),
+            Some(RetryAfter::At(_)) => (None, None),
+            None => (None, active_window_end),
+        };
+        let mut vars = Map::new();
+        for (k, v) in &policy.context {
+            vars.insert(k.clone(), v.clone());
+        }
+        vars.insert("message".into(), json!(policy.message));
+        vars.insert("status".into(), json!(policy.status));
+        vars.insert("title".into(), json!(title));
+        vars.insert("read_only".into(), json!(policy.read_only));
+        if let Some(d) = retry_seconds {
+            vars.insert("retry_after".into(), json!(d.as_secs()));
+            vars.insert("retry_after_text".into(), json!(human_delay(d)));
+        }
+        if let Some(t) = retry_at {
+            vars.insert("retry_at".into(), json!(format_time(t)));
+        }
+        if let Some(t) = policy.ends_at {
+            vars.insert("ends_at".into(), json!(format_time(t)));
+        }
+        if let Some(t) = policy.starts_at {
+            vars.insert("starts_at".into(), json!(format_time(t)));
+        }
+        let html = self
+            .registry
+            .render(&self.name, &Value::Object(vars))
+            .map_err(|e| match self.name.as_str() {
+                BUILT_IN_NAME => Error::Other(format!("built-in page does not render: {e}")),
+                name => Error::setting(
+                    "template",
+                    Some(format!("{name:?}")),
+                    format!("does not render: {e}"),
+                ),
+            })?;
+
+        let mut problem = Map::new();
+        problem.insert("type".into(), json!("about:blank"));
+        problem.insert("status".into(), json!(policy.status));
+        problem.insert("title".into(), json!(title));
+        problem.insert("detail".into(), json!(policy.message));
+        if policy.read_only {
+            problem.insert("read_only".into(), json!(true));
+        }
+        if let Some(d) = retry_seconds {
+            problem.insert("retry_after".into(), json!(d.as_secs()));
+        }
+        if let Some(t) = retry_at {
+            problem.insert("retry_at".into(), json!(format_time(t)));
+        }
+        let json = serde_json::to_vec(&Value::Object(problem))
+            .map_err(|e| Error::Other(format!("problem document: {e}")))?;
+
+        let mut text = format!("{} {title}\n\n{}\n", policy.status, policy.message);
+        if let Some(d) = retry_seconds {
+            text.push_str(&format!("\nTry again in {}.\n", human_delay(d)));
+        } else if let Some(t) = retry_at {
+            text.push_str(&format!("\nExpected back by {}.\n", format_time(t)));
+        }
+
+        Ok(Pages {
+            html: Arc::from(html.into_bytes()),
+            json: Arc::from(json),
+            text: Arc::from(text.into_bytes()),
+            status: policy.status,
+            retry_after: retry_seconds
+                .map(|d| d.as_secs().to_string())
+                .or_else(|| retry_at.map(httpdate::fmt_http_date)),
+            refresh: policy.refresh.map(|s| s.to_string()),
+            redirect: policy.redirect.clone(),
+        })
+    }
+}
+
+/// `900 s` as "15 minutes": what a person reads on the page.
+fn human_delay(d: Duration) -> String {
+    let secs = d.as_secs();
+    let (n, unit) = if secs < 90 {
+        (secs, "second")
+    } else if secs < 90 * 60 {
+        ((secs + 30) / 60, "minute")
+    } else if secs < 36 * 3600 {
+        ((secs + 1800) / 3600, "hour")
+    } else {
+        ((secs + 43200) / 86400, "day")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Settings;
+    use figment::providers::{Format as _, Toml};
+
+    fn policy(toml: &str) -> Policy {
+        let figment = figment::Figment::from(Toml::string(toml)).focus("maintenance");
+        Policy::compile(figment.extract::<Settings>().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn built_in_page_shows_message_and_delay() {
+        let p = policy("[maintenance]\nenabled = true\nmessage = \"Back at <3>\"\nretry_after = \"15m\"");
+        let r = Renderer::new(None, Path::new("/nonexistent"), None).unwrap();
+        let pages = r.render(&p, SystemTime::now()).unwrap();
+        let html = std::str::from_utf8(&pages.html).unwrap();
+        assert!(html.contains("Back at &lt;3&gt;"), "escaped message: {html}");
+        assert!(html.contains("15 minutes"));
+        assert_eq!(pages.retry_after.as_deref(), Some("900"));
+        let json: Value = serde_json::from_slice(&pages.json).unwrap();
+        assert_eq!(json["status"], 503);
+        assert_eq!(json["detail"], "Back at <3>");
+        assert_eq!(json["retry_after"], 900);
+    }
+
+    #[test]
+    fn a_time_is_sent_as_http_date_and_a_past_time_as_nothing() {
+        let p = policy("[maintenance]\nenabled = true\nretry_after = \"2030-01-01T03:00:00Z\"");
+        let r = Renderer::new(None, Path::new("/nonexistent"), None).unwrap();
+        let before = crate::settings::parse_time("2029-01-01T00:00:00Z").unwrap();
+        let pages = r.render(&p, before).unwrap();
+        assert_eq!(pages.retry_after.as_deref(), Some("Tue, 01 Jan 2030 03:00:00 GMT"));
+        let json: Value = serde_json::from_slice(&pages.json).unwrap();
+        assert_eq!(json["retry_at"], "2030-01-01T03:00:00Z");
+        let after = crate::settings::parse_time("2031-01-01T00:00:00Z").unwrap();
+        assert_eq!(r.render(&p, after).unwrap().retry_after, None);
+    }
+
+    #[test]
+    fn missing_template_is_named() {
+        let err = Renderer::new(Some("errors/503"), Path::new("/nonexistent"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("maintenance.template") && err.contains("errors/503"), "{err}");
+    }
+
+    #[test]
+    fn delays_read_like_a_person_wrote_them() {
+        assert_eq!(human_delay(Duration::from_secs(1)), "1 second");
+        assert_eq!(human_delay(Duration::from_secs(900)), "15 minutes");
+        assert_eq!(human_delay(Duration::from_secs(5400)), "2 hours");
+        assert_eq!(human_delay(Duration::from_secs(3 * 86400)), "3 days");
+    }
+}

@@ -1,0 +1,237 @@
+//! The `maintenance` table as the user writes it, and its validation.
+//!
+//! [`Settings`] is the serde view of the table; [`Settings::from_figment`] extracts it from a
+//! Rocket-style figment and turns every figment error into an [`Error`] that names the key as the
+//! user wrote it (`maintenance.enabeld`), the value (secrets redacted) and the file. The compiled,
+//! request-time form lives in `policy`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use figment::{Figment, Metadata};
+use serde::Deserialize;
+
+use crate::error::Error;
+
+/// The keys whose values are secrets: never printed, in any error or log line.
+pub(crate) const SECRET_KEYS: &[&str] = &["bypass_secret", "password", "password_file"];
+
+/// What the response format is chosen by. Default: `auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Negotiate on the `Accept` header (HTML for browsers and `*/*`).
+    #[default]
+    Auto,
+    /// Always the HTML page.
+    Html,
+    /// Always the `application/problem+json` document.
+    Json,
+    /// Always plain text.
+    Text,
+}
+
+/// `retry_after` as written: seconds, or a string holding a duration or an RFC 3339 time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawRetryAfter {
+    Seconds(i64),
+    Text(String),
+}
+
+/// `retry_after`, parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RetryAfter {
+    /// A fixed delay, sent as delay-seconds.
+    Delay(Duration),
+    /// An instant, sent as an HTTP-date while it is in the future.
+    At(SystemTime),
+}
+
+/// The `maintenance` table, as deserialized. Every field has a default, so an absent table is
+/// "maintenance off".
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct Settings {
+    pub enabled: bool,
+    pub message: Option<String>,
+    pub retry_after: Option<RawRetryAfter>,
+    pub starts_at: Option<String>,
+    pub ends_at: Option<String>,
+    pub read_only: bool,
+    pub status: Option<i64>,
+    pub template: Option<String>,
+    pub context: BTreeMap<String, serde_json::Value>,
+    pub format: Format,
+    pub redirect: Option<String>,
+    pub refresh: Option<u32>,
+    pub allow_paths: Vec<String>,
+    pub allow_ips: Vec<String>,
+    pub trusted_proxies: Vec<String>,
+    pub bypass_secret: Option<Secret>,
+    /// Accepted only so that a build without the `fleet` feature can refuse it by name.
+    pub fleet: Option<figment::value::Value>,
+}
+
+/// A string that never shows itself in `Debug` or `Display`.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub(crate) struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", redacted(&self.0))
+    }
+}
+
+/// How a secret is shown: its length only.
+pub(crate) fn redacted(secret: &str) -> String {
+    format!("<redacted, {} chars>", secret.chars().count())
+}
+
+/// The default message, shown when the table sets none.
+pub(crate) const DEFAULT_MESSAGE: &str =
+    "This site is down for scheduled maintenance. Please check back soon.";
+
+/// The default message in read-only maintenance.
+pub(crate) const DEFAULT_READ_ONLY_MESSAGE: &str =
+    "This site is read-only during maintenance: you can browse, but changes are paused.";
+
+impl Settings {
+    /// Extracts the `maintenance` table from a Rocket-style figment (profile already selected).
+    pub fn from_figment(figment: &Figment) -> Result<Settings, Error> {
+        figment
+            .focus("maintenance")
+            .extract::<Settings>()
+            .map_err(|e| Error::from_figment(e, figment))
+    }
+}
+
+/// A provider as a user knows it: its file path if it has one, else its name.
+pub(crate) fn describe_metadata(md: &Metadata) -> String {
+    match &md.source {
+        Some(figment::Source::File(path)) => path.display().to_string(),
+        Some(other) => format!("{} ({})", md.name, other),
+        None => md.name.to_string(),
+    }
+}
+
+/// Parses a duration as written in settings and on the command line: `"900"`, `"15m"`,
+/// `"1h 30m"`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    humantime::parse_duration(text).map_err(|e| format!("not a duration ({e}); write e.g. \"15m\""))
+}
+
+/// Parses an RFC 3339 time (`2026-11-25T03:00:00Z`, offsets allowed).
+pub fn parse_time(text: &str) -> Result<SystemTime, String> {
+    let t = time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+        .map_err(|e| {
+            format!("not an RFC 3339 time ({e}); write e.g. \"2026-11-25T03:00:00Z\"")
+        })?;
+    Ok(SystemTime::from(t))
+}
+
+/// Formats a time as RFC 3339 in UTC, to the second.
+pub fn format_time(t: SystemTime) -> String {
+    let t = time::OffsetDateTime::from(t)
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| time::OffsetDateTime::from(t));
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| httpdate::fmt_http_date(t.into()))
+}
+
+impl RawRetryAfter {
+    /// Parses the written value; the error says what was wrong, without the key.
+    pub fn parse(&self) -> Result<RetryAfter, String> {
+        match self {
+            RawRetryAfter::Seconds(s) if *s < 0 => {
+                Err("must not be negative; give seconds, a duration or a time".into())
+            }
+            RawRetryAfter::Seconds(s) => Ok(RetryAfter::Delay(Duration::from_secs(*s as u64))),
+            RawRetryAfter::Text(t) => match parse_duration(t) {
+                Ok(d) => Ok(RetryAfter::Delay(d)),
+                Err(_) => parse_time(t).map(RetryAfter::At).map_err(|_| {
+                    "is neither a duration (\"15m\", \"1h 30m\") nor an RFC 3339 time \
+                     (\"2026-11-25T03:00:00Z\")"
+                        .to_string()
+                }),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::providers::{Format as _, Toml};
+
+    fn figment(toml: &str) -> Figment {
+        Figment::from(Toml::string(toml).nested())
+    }
+
+    #[test]
+    fn absent_table_means_defaults() {
+        let s = Settings::from_figment(&figment("[default]\nport = 8000")).unwrap();
+        assert!(!s.enabled);
+        assert_eq!(s.format, Format::Auto);
+    }
+
+    #[test]
+    fn misspelled_key_is_named_as_written() {
+        let err = Settings::from_figment(&figment("[default.maintenance]\nenabeld = true"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("maintenance.enabeld"), "{err}");
+        assert!(err.contains("enabled"), "suggests the known keys: {err}");
+    }
+
+    #[test]
+    fn wrong_type_names_key_and_value() {
+        let err = Settings::from_figment(&figment("[default.maintenance]\nenabled = \"yes\""))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("maintenance.enabled"), "{err}");
+        assert!(err.contains("yes"), "{err}");
+    }
+
+    #[test]
+    fn secret_of_wrong_type_is_not_printed() {
+        let err = Settings::from_figment(&figment(
+            "[default.maintenance]\nbypass_secret = 1234567890123456789",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("maintenance.bypass_secret"), "{err}");
+        assert!(!err.contains("1234567890123456789"), "{err}");
+    }
+
+    #[test]
+    fn durations_and_times_parse() {
+        assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
+        assert_eq!(parse_duration("1h 30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert!(parse_duration("soon").is_err());
+        let t = parse_time("2026-11-25T03:00:00+01:00").unwrap();
+        assert_eq!(format_time(t), "2026-11-25T02:00:00Z");
+        assert!(parse_time("tomorrow").is_err());
+    }
+
+    #[test]
+    fn retry_after_accepts_seconds_durations_and_times() {
+        let d = RawRetryAfter::Seconds(900).parse().unwrap();
+        assert_eq!(d, RetryAfter::Delay(Duration::from_secs(900)));
+        let d = RawRetryAfter::Text("15m".into()).parse().unwrap();
+        assert_eq!(d, RetryAfter::Delay(Duration::from_secs(900)));
+        assert!(matches!(
+            RawRetryAfter::Text("2030-01-01T00:00:00Z".into()).parse(),
+            Ok(RetryAfter::At(_))
+        ));
+        assert!(RawRetryAfter::Seconds(-1).parse().is_err());
+        assert!(RawRetryAfter::Text("later".into()).parse().is_err());
+    }
+}

@@ -219,6 +219,22 @@ impl Engine {
         Ok(figment)
     }
 
+    /// An error with every secret-holding line of the config file redacted (a TOML parse error
+    /// quotes the line it failed on).
+    fn redacted(&self, e: Error) -> Error {
+        let Some(text) = self.config_path.as_ref().and_then(|p| std::fs::read_to_string(p).ok())
+        else {
+            return e;
+        };
+        let message = e.to_string();
+        let clean = crate::error::redact_secret_lines(&message, &text);
+        if clean == message {
+            e
+        } else {
+            Error::Other(clean)
+        }
+    }
+
     /// Reloads from disk: `RELOADING=1`, validate, render, swap, `READY=1`. On failure the old
     /// state stays in force and the error is logged, recorded and shown in `STATUS=`.
     pub fn reload(&self, trigger: Trigger) -> Result<MaintenanceStatus, Error> {
@@ -247,6 +263,7 @@ impl Engine {
                 Ok((old, new))
             }
             Err(e) => {
+                let e = self.redacted(e);
                 tracing::error!(
                     "maintenance: reload failed, keeping the previous settings (generation {}): {e}",
                     old.generation

@@ -70,7 +70,8 @@ impl Error {
         self
     }
 
-    pub(crate) fn io(action: impl Into<String>, source: std::io::Error) -> Self {
+    /// An I/O error, with what was being done.
+    pub fn io(action: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
             action: action.into(),
             source,
@@ -87,6 +88,14 @@ impl Error {
             if path.last() != Some(field) {
                 path.push(field.clone());
             }
+        }
+        if path.is_empty() && !matches!(err.kind, Kind::UnknownField(..)) {
+            // Not about a key: the file itself (a TOML syntax error) or the whole table.
+            let origin = err.metadata.as_ref().map(describe_metadata);
+            return Error::Other(match origin {
+                Some(origin) => format!("{origin}: {}", err.kind),
+                None => err.kind.to_string(),
+            });
         }
         let secret = path.iter().any(|p| SECRET_KEYS.contains(&p.as_str()));
         let (value, reason) = describe_kind(&err.kind, secret);
@@ -153,6 +162,29 @@ fn describe_kind(kind: &Kind, secret: bool) -> (Option<String>, String) {
     }
 }
 
+/// Replaces, in `message`, every line of `config_text` that holds a secret (and the secret's
+/// value itself), e.g. when a TOML parse error quotes the line.
+pub(crate) fn redact_secret_lines(message: &str, config_text: &str) -> String {
+    let mut out = message.to_string();
+    for line in config_text.lines() {
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let key = key.trim().trim_matches('"');
+        let key = key.rsplit('.').next().unwrap_or(key);
+        if !SECRET_KEYS.contains(&key) {
+            continue;
+        }
+        let trimmed = line.trim();
+        out = out.replace(trimmed, &crate::settings::redacted(trimmed));
+        let value = value.trim().trim_matches(|c| c == '"' || c == '\'');
+        if value.len() >= 4 {
+            out = out.replace(value, &crate::settings::redacted(value));
+        }
+    }
+    out
+}
+
 /// A serde message about a secret may quote the value: drop everything between quotes.
 fn redact_quoted(message: &str) -> String {
     let mut out = String::new();
@@ -208,6 +240,15 @@ mod tests {
             redact_quoted("bad value \"hunter2hunter2hunter2\" here"),
             "bad value <redacted> here"
         );
+    }
+
+    #[test]
+    fn secret_lines_of_a_config_file_are_redacted() {
+        let config = "[default.maintenance]\nbypass_secret = \"abcdefghijklmnopq\nenabled = true\n";
+        let msg = "TOML parse error at line 2: | bypass_secret = \"abcdefghijklmnopq | unterminated";
+        let out = redact_secret_lines(msg, config);
+        assert!(!out.contains("abcdefghijklmnopq"), "{out}");
+        assert!(out.contains("<redacted,"), "{out}");
     }
 
     #[test]

@@ -1,1 +1,324 @@
-fn main(){}
+//! `rocket-maintenance`: flip maintenance mode of a Rocket service in place, and wait until the
+//! running service has applied it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use rocket_maintenance::live_file::LiveState;
+use rocket_maintenance::operator::{configured, edit_config, Change, Configured, Service};
+use rocket_maintenance::{generate_secret, parse_duration, Error};
+
+/// Flip maintenance mode of a Rocket service (rocket_maintenance) in place.
+#[derive(Parser)]
+#[command(name = "rocket-maintenance", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Turn maintenance on: edit the config, then reload the service and wait for it.
+    On(OnArgs),
+    /// Turn maintenance off (also ends a window that is active now).
+    Off(OffArgs),
+    /// Print `maintenance: on|off` (the configured state), then details and the live state.
+    Status(StatusArgs),
+    /// Ask the service to reload its settings, and wait until it has (edits nothing).
+    Reload(ReloadArgs),
+}
+
+#[derive(Args)]
+struct Where {
+    /// The config file [default: the service's, else $ROCKET_CONFIG, else ./Rocket.toml].
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The profile [default: the service's, else $ROCKET_PROFILE, else `default`].
+    #[arg(long)]
+    profile: Option<String>,
+    #[command(flatten)]
+    service: ServiceArgs,
+}
+
+#[derive(Args)]
+#[group(multiple = false)]
+struct ServiceArgs {
+    /// The service's process id: send it SIGHUP and wait until it has applied the change.
+    #[arg(long)]
+    pid: Option<u32>,
+    /// The systemd unit: `systemctl reload` it and wait until it has applied the change.
+    #[arg(long)]
+    unit: Option<String>,
+}
+
+#[derive(Args)]
+struct OnArgs {
+    #[command(flatten)]
+    at: Where,
+    /// The message shown on the page.
+    #[arg(long)]
+    message: Option<String>,
+    /// When to come back: seconds, a duration (`15m`, `1h 30m`) or an RFC 3339 time.
+    #[arg(long)]
+    retry_after: Option<String>,
+    /// Read-only maintenance: reads pass, writes get the maintenance response.
+    #[arg(long)]
+    read_only: bool,
+    /// The response status (400-599).
+    #[arg(long)]
+    status: Option<u16>,
+    /// Redirect held-back requests to this path or URL.
+    #[arg(long)]
+    redirect: Option<String>,
+    /// A `Refresh` header on the page, in seconds.
+    #[arg(long)]
+    refresh: Option<u32>,
+    /// Start of a scheduled window (RFC 3339); with --starts-at, `enabled` stays false.
+    #[arg(long)]
+    starts_at: Option<String>,
+    /// End of the window (RFC 3339).
+    #[arg(long)]
+    ends_at: Option<String>,
+    /// Generate a bypass secret, store it, and print it once.
+    #[arg(long)]
+    with_secret: bool,
+    /// Bound every wait.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    timeout: Duration,
+}
+
+#[derive(Args)]
+struct OffArgs {
+    #[command(flatten)]
+    at: Where,
+    /// Bound every wait.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    timeout: Duration,
+}
+
+#[derive(Args)]
+struct StatusArgs {
+    #[command(flatten)]
+    at: Where,
+    /// Print JSON: `{"configured": …, "live": …}`.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct ReloadArgs {
+    #[command(flatten)]
+    service: ServiceArgs,
+    /// Bound the wait.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    timeout: Duration,
+}
+
+impl ServiceArgs {
+    fn service(&self) -> Option<Service> {
+        match (&self.pid, &self.unit) {
+            (Some(pid), _) => Some(Service::Pid(*pid)),
+            (_, Some(unit)) => Some(Service::Unit(unit.clone())),
+            _ => None,
+        }
+    }
+}
+
+/// Where to edit: the service's own config and profile when it is named.
+struct Resolved {
+    config: PathBuf,
+    profile: String,
+    service: Option<Service>,
+    live: Option<LiveState>,
+}
+
+fn resolve(at: &Where) -> Result<Resolved, Error> {
+    let service = at.service.service();
+    let live = service.as_ref().map(Service::live_state).transpose()?;
+    let config = match (&at.config, &live) {
+        (Some(c), _) => c.clone(),
+        (None, Some(live)) => live.config_path.clone().ok_or_else(|| {
+            Error::Other("the service read no config file; pass --config PATH".into())
+        })?,
+        (None, None) => std::env::var_os("ROCKET_CONFIG")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("Rocket.toml")),
+    };
+    let profile = match (&at.profile, &live) {
+        (Some(p), _) => p.clone(),
+        (None, Some(live)) => live.profile.clone(),
+        (None, None) => std::env::var("ROCKET_PROFILE").unwrap_or_else(|_| "default".into()),
+    };
+    Ok(Resolved {
+        config,
+        profile,
+        service,
+        live,
+    })
+}
+
+fn switch(at: &Where, change: Change, timeout: Duration, want_on: bool) -> Result<(), Error> {
+    let r = resolve(at)?;
+    let report = edit_config(&r.config, &r.profile, &change)?;
+    for line in &report.changes {
+        println!("{}: {line}", report.path.display());
+    }
+    let Some(service) = r.service else {
+        println!(
+            "maintenance: {} (configured; no --pid/--unit given, so no service was reloaded)",
+            on_off(report.effective.on)
+        );
+        return Ok(());
+    };
+    let live = service.reload_and_wait(timeout)?;
+    if live.on != want_on {
+        return Err(Error::Other(format!(
+            "the service applied the reload but reports maintenance {} (why: {}): something other \
+             than {} overrides it, e.g. ROCKET_MAINTENANCE in the service's environment",
+            on_off(live.on),
+            live.why.as_deref().unwrap_or("none"),
+            report.path.display()
+        )));
+    }
+    println!(
+        "maintenance: {} (live, generation {}: {})",
+        on_off(live.on),
+        live.generation,
+        live.status
+    );
+    Ok(())
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on {
+        "on"
+    } else {
+        "off"
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::On(a) => {
+            let secret = a
+                .with_secret
+                .then(generate_secret)
+                .transpose()
+                .map_err(|e| Error::io("generating a secret", e))?;
+            // `on` without --read-only means full maintenance, also after an earlier
+            // `on --read-only`; the key is only written when it changes something.
+            let r = resolve(&a.at)?;
+            let was_read_only = configured(&r.config, &r.profile).is_ok_and(|c| c.read_only);
+            let read_only = (a.read_only || was_read_only).then_some(a.read_only);
+            let change = Change {
+                enabled: Some(a.starts_at.is_none()),
+                message: a.message,
+                retry_after: a.retry_after,
+                read_only,
+                status: a.status,
+                redirect: a.redirect,
+                refresh: a.refresh,
+                starts_at: a.starts_at.clone(),
+                ends_at: a.ends_at,
+                bypass_secret: secret.clone(),
+                remove_window: false,
+            };
+            let scheduled = a.starts_at.is_some();
+            if scheduled {
+                let report = edit_config(&r.config, &r.profile, &change)?;
+                for line in &report.changes {
+                    println!("{}: {line}", report.path.display());
+                }
+                if let Some(service) = r.service {
+                    let live = service.reload_and_wait(a.timeout)?;
+                    println!("scheduled; live generation {}: {}", live.generation, live.status);
+                }
+            } else {
+                switch(&a.at, change, a.timeout, true)?;
+            }
+            if let Some(secret) = secret {
+                println!("bypass secret (shown once): {secret}");
+                println!("open https://<your-host>/{secret} to get the bypass cookie");
+            }
+            Ok(())
+        }
+        Command::Off(a) => {
+            let r = resolve(&a.at)?;
+            let before = configured(&r.config, &r.profile)?;
+            if before.window_active {
+                println!(
+                    "a scheduled window is active now ({} to {}): removing it",
+                    before.starts_at.as_deref().unwrap_or("?"),
+                    before.ends_at.as_deref().unwrap_or("open end")
+                );
+            }
+            let change = Change {
+                enabled: Some(false),
+                remove_window: before.window_active,
+                ..Change::default()
+            };
+            switch(&a.at, change, a.timeout, false)
+        }
+        Command::Status(a) => {
+            let r = resolve(&a.at)?;
+            let conf = configured(&r.config, &r.profile)?;
+            if a.json {
+                let doc = serde_json::json!({ "configured": conf, "config": r.config, "profile": r.profile, "live": r.live });
+                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+                return Ok(());
+            }
+            print_status(&conf, &r);
+            Ok(())
+        }
+        Command::Reload(a) => {
+            let service = a.service.service().ok_or_else(|| {
+                Error::Other("reload needs --pid PID or --unit UNIT".into())
+            })?;
+            let live = service.reload_and_wait(a.timeout)?;
+            println!("reloaded: generation {}: {}", live.generation, live.status);
+            Ok(())
+        }
+    }
+}
+
+fn print_status(conf: &Configured, r: &Resolved) {
+    println!("maintenance: {}", on_off(conf.on));
+    println!("config: {} (profile {})", r.config.display(), r.profile);
+    println!("enabled: {}", conf.enabled);
+    println!("read_only: {}", conf.read_only);
+    println!("message: {}", conf.message);
+    if conf.starts_at.is_some() || conf.ends_at.is_some() {
+        println!(
+            "window: {} to {}{}",
+            conf.starts_at.as_deref().unwrap_or("-"),
+            conf.ends_at.as_deref().unwrap_or("-"),
+            if conf.window_active { " (active now)" } else { "" }
+        );
+    }
+    println!("bypass secret: {}", if conf.has_bypass_secret { "set" } else { "none" });
+    if let Some(live) = &r.live {
+        println!(
+            "live: {} (pid {}, generation {}, profile {}): {}",
+            on_off(live.on),
+            live.pid,
+            live.generation,
+            live.profile,
+            live.status
+        );
+        if let Some(e) = &live.last_error {
+            println!("last reload failed: {e}");
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rocket-maintenance: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! The maintenance response: HTML (built-in or a custom template with partials and context),
+//! `application/problem+json`, plain text, `Retry-After` forms, redirect and refresh.
+
+mod common;
+
+use common::{client, rocket_with};
+use rocket::http::{Accept, ContentType, Header, Status};
+use rocket::routes;
+
+#[rocket::async_test]
+async fn browsers_get_the_built_in_page_and_api_clients_json() {
+    let client = client(rocket_with(
+        "[maintenance]\nenabled = true\nmessage = \"Back at 03:00 UTC\"\nretry_after = \"1h 30m\"",
+        routes![],
+        routes![],
+    ))
+    .await;
+    let html = client.get("/").header(Accept::HTML).dispatch().await;
+    assert_eq!(html.content_type(), Some(ContentType::HTML));
+    assert_eq!(html.headers().get_one("Retry-After"), Some("5400"));
+    let body = html.into_string().await.unwrap();
+    assert!(body.contains("Back at 03:00 UTC") && body.contains("viewport"), "{body}");
+    assert!(body.contains("2 hours"), "{body}");
+
+    let fetch = client
+        .get("/api/orders")
+        .header(Header::new("Accept", "application/json, text/plain, */*"))
+        .dispatch()
+        .await;
+    assert_eq!(fetch.status(), Status::ServiceUnavailable);
+    assert_eq!(
+        fetch.content_type(),
+        Some(ContentType::new("application", "problem+json"))
+    );
+    let doc: serde_json::Value = serde_json::from_str(&fetch.into_string().await.unwrap()).unwrap();
+    assert_eq!(doc["status"], 503);
+    assert_eq!(doc["title"], "Service Unavailable");
+    assert_eq!(doc["detail"], "Back at 03:00 UTC");
+    assert_eq!(doc["retry_after"], 5400);
+
+    let text = client.get("/").header(Accept::Text).dispatch().await;
+    assert_eq!(text.content_type(), Some(ContentType::Plain));
+    assert!(text.into_string().await.unwrap().contains("Back at 03:00 UTC"));
+
+    let curl = client.get("/").header(Header::new("Accept", "*/*")).dispatch().await;
+    assert_eq!(curl.content_type(), Some(ContentType::HTML));
+}
+
+#[rocket::async_test]
+async fn custom_template_with_partials_and_context() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("errors")).unwrap();
+    std::fs::write(
+        dir.path().join("errors/503.html.hbs"),
+        "{{> footer}}<h1>Website Unavailable</h1><p>{{message}}</p><p>{{support_email}}</p><p>{{status}}</p>",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("footer.html.hbs"), "<footer>partial ok</footer>").unwrap();
+    let toml = format!(
+        "template_dir = {:?}\n[maintenance]\nenabled = true\nstatus = 502\ntemplate = \"errors/503\"\ncontext = {{ support_email = \"help@example.com\" }}",
+        dir.path().display().to_string()
+    );
+    let client = client(rocket_with(&toml, routes![], routes![])).await;
+    let response = client.get("/x").dispatch().await;
+    assert_eq!(response.status(), Status::BadGateway);
+    let body = response.into_string().await.unwrap();
+    assert!(body.contains("<footer>partial ok</footer>"), "{body}");
+    assert!(body.contains("Website Unavailable"));
+    assert!(body.contains("help@example.com"));
+    assert!(body.contains("<p>502</p>"));
+}
+
+#[rocket::async_test]
+async fn a_time_is_sent_as_an_http_date() {
+    let client = client(rocket_with(
+        "[maintenance]\nenabled = true\nretry_after = \"2099-01-01T03:00:00Z\"",
+        routes![],
+        routes![],
+    ))
+    .await;
+    let response = client.get("/").header(Accept::JSON).dispatch().await;
+    assert_eq!(
+        response.headers().get_one("Retry-After"),
+        Some("Thu, 01 Jan 2099 03:00:00 GMT")
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&response.into_string().await.unwrap()).unwrap();
+    assert_eq!(doc["retry_at"], "2099-01-01T03:00:00Z");
+    assert!(doc.get("retry_after").is_none());
+}
+
+#[rocket::async_test]
+async fn a_past_time_sends_no_retry_after() {
+    let client = client(rocket_with(
+        "[maintenance]\nenabled = true\nretry_after = \"2001-01-01T03:00:00Z\"",
+        routes![],
+        routes![],
+    ))
+    .await;
+    let response = client.get("/").dispatch().await;
+    assert_eq!(response.headers().get_one("Retry-After"), None);
+}
+
+#[rocket::async_test]
+async fn fixed_format_overrides_accept() {
+    let client = client(rocket_with(
+        "[maintenance]\nenabled = true\nformat = \"json\"",
+        routes![],
+        routes![],
+    ))
+    .await;
+    let response = client.get("/").header(Accept::HTML).dispatch().await;
+    assert_eq!(
+        response.content_type(),
+        Some(ContentType::new("application", "problem+json"))
+    );
+}
+
+#[rocket::async_test]
+async fn redirect_for_browsers_document_for_json_clients_and_refresh_on_the_page() {
+    let client = client(rocket_with(
+        "[maintenance]\nenabled = true\nredirect = \"https://status.example.com/\"",
+        routes![],
+        routes![],
+    ))
+    .await;
+    let response = client.get("/shop").dispatch().await;
+    assert_eq!(response.status(), Status::Found);
+    assert_eq!(response.headers().get_one("Location"), Some("https://status.example.com/"));
+    assert_eq!(response.headers().get_one("Cache-Control"), Some("no-store"));
+    let api = client.get("/shop").header(Accept::JSON).dispatch().await;
+    assert_eq!(api.status(), Status::ServiceUnavailable);
+
+    let client = client_refresh().await;
+    let response = client.get("/").dispatch().await;
+    assert_eq!(response.headers().get_one("Refresh"), Some("30"));
+}
+
+async fn client_refresh() -> rocket::local::asynchronous::Client {
+    client(rocket_with(
+        "[maintenance]\nenabled = true\nrefresh = 30",
+        routes![],
+        routes![],
+    ))
+    .await
+}
+
+#[rocket::async_test]
+async fn a_local_redirect_target_gets_the_page_not_a_loop() {
+    let client = client(rocket_with(
+        "[maintenance]\nenabled = true\nredirect = \"/down\"",
+        routes![],
+        routes![],
+    ))
+    .await;
+    assert_eq!(client.get("/x").dispatch().await.status(), Status::Found);
+    assert_eq!(client.get("/down").dispatch().await.status(), Status::ServiceUnavailable);
+}
+
+#[rocket::async_test]
+async fn the_page_is_rendered_at_load_not_per_request() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("down.html.hbs"), "<h1>{{message}}</h1>").unwrap();
+    let toml = format!(
+        "template_dir = {:?}\n[maintenance]\nenabled = true\ntemplate = \"down\"\nmessage = \"pre-rendered\"",
+        dir.path().display().to_string()
+    );
+    let client = client(rocket_with(&toml, routes![], routes![])).await;
+    std::fs::remove_file(dir.path().join("down.html.hbs")).unwrap();
+    let body = client.get("/").dispatch().await.into_string().await.unwrap();
+    assert_eq!(body, "<h1>pre-rendered</h1>");
+}

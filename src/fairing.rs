@@ -544,6 +544,7 @@ impl Fairing for Maintenance {
             uri: req.uri(),
             peer: req.remote().map(|a| a.ip()),
             headers: req.headers(),
+            bypass_cookie: req.cookies().get(COOKIE_NAME).map(|c| c.value()),
             tls: self.tls.load(Ordering::Relaxed),
         };
         let now = if active { engine.unix_now() } else { 0 };

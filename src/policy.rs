@@ -13,7 +13,7 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use rocket::http::uri::Origin;
 use rocket::http::{HeaderMap, Method};
 
-use crate::bypass::{validate_secret, BypassSecret, COOKIE_NAME, HEADER_NAME};
+use crate::bypass::{validate_secret, BypassSecret, HEADER_NAME};
 use crate::client_ip::client_ip;
 use crate::error::Error;
 use crate::networks::{parse_network, NetworkSet};
@@ -74,6 +74,8 @@ pub(crate) struct RequestFacts<'a> {
     pub uri: &'a Origin<'a>,
     pub peer: Option<IpAddr>,
     pub headers: &'a HeaderMap<'a>,
+    /// The value of the bypass cookie, if the request has one.
+    pub bypass_cookie: Option<&'a str>,
     /// Whether the connection is TLS.
     pub tls: bool,
 }
@@ -335,12 +337,9 @@ impl Policy {
                     return Verdict::PassWithBypassHeader;
                 }
             }
-            for header in req.headers.get("Cookie") {
-                for cookie in rocket::http::Cookie::split_parse(header).flatten() {
-                    if cookie.name() == COOKIE_NAME && bypass.cookie_is_valid(cookie.value(), now_unix)
-                    {
-                        return Verdict::Pass;
-                    }
+            if let Some(value) = req.bypass_cookie {
+                if bypass.cookie_is_valid(value, now_unix) {
+                    return Verdict::Pass;
                 }
             }
         }
@@ -425,11 +424,18 @@ mod tests {
         for (k, v) in headers {
             map.add(Header::new(k.to_string(), v.to_string()));
         }
+        let cookie = map
+            .get("Cookie")
+            .flat_map(rocket::http::Cookie::split_parse)
+            .flatten()
+            .find(|c| c.name() == crate::bypass::COOKIE_NAME)
+            .map(|c| c.value().to_string());
         let facts = RequestFacts {
             method,
             uri: &uri,
             peer: Some(peer.parse().unwrap()),
             headers: &map,
+            bypass_cookie: cookie.as_deref(),
             tls: false,
         };
         p.decide(p.active_at(SystemTime::now()).is_some(), &facts, 1_800_000_000)
@@ -537,6 +543,7 @@ mod tests {
     fn bypass_cookie_and_header_pass_and_forgeries_do_not() {
         let p = policy("[maintenance]\nenabled = true\nbypass_secret = \"0123456789abcdef\"");
         let cookie = p.bypass().unwrap().cookie_value(1_800_000_000 - 10);
+        use crate::bypass::COOKIE_NAME;
         let good = format!("other=1; {COOKIE_NAME}={cookie}");
         assert_eq!(decide(&p, Method::Post, "/", "192.0.2.1", &[("Cookie", &good)]), Verdict::Pass);
         let forged = format!("{COOKIE_NAME}=v1.1800040000.{}", "0".repeat(64));

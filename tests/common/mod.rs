@@ -68,3 +68,177 @@ pub fn demo_bin() -> PathBuf {
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// A real demo process on a loopback port, with its own config, runtime directory and (when
+/// asked) a real `UnixDatagram` as `NOTIFY_SOCKET`.
+pub struct Demo {
+    pub child: std::process::Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    pub notify: Option<std::os::unix::net::UnixDatagram>,
+    pub stdout_lines: std::sync::mpsc::Receiver<String>,
+    /// What the process printed up to its launch line.
+    pub launch_output: Vec<String>,
+}
+
+/// The demo's config as shipped, with `maintenance` lines replaced by `maintenance_toml`.
+pub fn demo_config(maintenance_toml: &str) -> String {
+    format!(
+        "[default]\naddress = \"127.0.0.1\"\nport = 0\ntemplate_dir = \"templates\"\n\n[default.maintenance]\n{maintenance_toml}\n"
+    )
+}
+
+impl Demo {
+    /// Starts the demo with `config` as its `Rocket.toml` (templates copied beside it).
+    pub fn start(config: &str, with_notify: bool, env: &[(&str, &str)]) -> Demo {
+        Demo::start_hupping(config, with_notify, env, false)
+    }
+
+    /// Like `start`; with `hup_early`, sends `SIGHUP`s as soon as Rocket prints its
+    /// configuration (the fairing exists, ignite has begun, liftoff has not happened).
+    pub fn start_hupping(config: &str, with_notify: bool, env: &[(&str, &str)], hup_early: bool) -> Demo {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().unwrap();
+        let templates = dir.path().join("templates");
+        std::fs::create_dir_all(&templates).unwrap();
+        for entry in std::fs::read_dir(repo().join("templates")).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), templates.join(entry.file_name())).unwrap();
+        }
+        std::fs::write(dir.path().join("Rocket.toml"), config).unwrap();
+        let runtime = dir.path().join("run");
+        std::fs::create_dir_all(&runtime).unwrap();
+        let notify = with_notify.then(|| {
+            std::os::unix::net::UnixDatagram::bind(dir.path().join("notify.sock")).unwrap()
+        });
+        let mut cmd = std::process::Command::new(demo_bin());
+        cmd.current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("ROCKET_CONFIG", dir.path().join("Rocket.toml"))
+            .env("ROCKET_CLI_COLORS", "false")
+            .env("RUNTIME_DIRECTORY", &runtime)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        if with_notify {
+            cmd.env("NOTIFY_SOCKET", dir.path().join("notify.sock"));
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(stream).lines().map_while(Result::ok) {
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        let mut demo = Demo {
+            child,
+            port: 0,
+            dir,
+            notify,
+            stdout_lines: rx,
+            launch_output: Vec::new(),
+        };
+        demo.port = demo.wait_for_launch(hup_early);
+        demo
+    }
+
+    /// Waits for Rocket's launch line and returns the port.
+    fn wait_for_launch(&mut self, mut hup_early: bool) -> u16 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let mut seen = Vec::new();
+        while std::time::Instant::now() < deadline {
+            if let Ok(line) = self.stdout_lines.recv_timeout(std::time::Duration::from_millis(100)) {
+                if hup_early && line.contains("Configured for") {
+                    hup_early = false;
+                    for _ in 0..5 {
+                        self.signal(nix::sys::signal::Signal::SIGHUP);
+                    }
+                }
+                if let Some(rest) = line.split("launched from http://127.0.0.1:").nth(1) {
+                    self.launch_output = seen;
+                    return rest.trim().parse().unwrap();
+                }
+                seen.push(line);
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("demo exited with {status}:\n{}", seen.join("\n"));
+            }
+        }
+        panic!("demo did not launch:\n{}", seen.join("\n"));
+    }
+
+    /// All output lines so far.
+    pub fn output(&self) -> Vec<String> {
+        self.stdout_lines.try_iter().collect()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("Rocket.toml")
+    }
+
+    pub fn write_config(&self, text: &str) {
+        std::fs::write(self.config_path(), text).unwrap();
+    }
+
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid() as i32), signal).unwrap();
+    }
+
+    /// The next datagram on the notify socket.
+    pub fn next_notification(&self, timeout: std::time::Duration) -> Option<String> {
+        let sock = self.notify.as_ref().expect("started with a notify socket");
+        sock.set_read_timeout(Some(timeout)).unwrap();
+        let mut buf = [0u8; 4096];
+        sock.recv(&mut buf)
+            .ok()
+            .map(|n| String::from_utf8_lossy(&buf[..n]).into_owned())
+    }
+
+    /// A request over a fresh loopback connection: (status, body).
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> std::io::Result<(u16, String)> {
+        http(self.port, method, path, headers)
+    }
+}
+
+/// One HTTP/1.1 request over a fresh loopback connection: (status, headers + body as text).
+pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> std::io::Result<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("Content-Length: 0\r\n\r\n");
+    stream.write_all(req.as_bytes())?;
+    let mut out = Vec::new();
+    stream.read_to_end(&mut out)?;
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("no status line in {text:?}")))?;
+    Ok((status, text))
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -59,10 +59,12 @@ fn mac_of(secret: &str, expiry: u64) -> Hmac<Sha256> {
 
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 impl BypassSecret {
@@ -164,8 +166,18 @@ mod tests {
         flipped[last] = if flipped[last] == b'0' { b'1' } else { b'0' };
         assert!(!s.cookie_is_valid(std::str::from_utf8(&flipped).unwrap(), NOW));
         let rotated = BypassSecret::new("another-secret-value".into());
-        assert!(!rotated.cookie_is_valid(&c, NOW), "a new secret revokes old cookies");
-        for junk in ["", "v1", "v1..", "v1.x.y", "v2.1.2", "v1.99999999999999999999999.00"] {
+        assert!(
+            !rotated.cookie_is_valid(&c, NOW),
+            "a new secret revokes old cookies"
+        );
+        for junk in [
+            "",
+            "v1",
+            "v1..",
+            "v1.x.y",
+            "v2.1.2",
+            "v1.99999999999999999999999.00",
+        ] {
             assert!(!s.cookie_is_valid(junk, NOW), "{junk}");
         }
     }

@@ -72,7 +72,12 @@ mod tests {
     #[test]
     fn untrusted_peer_is_the_client_whatever_it_claims() {
         let t = trusted(&["10.0.0.0/8"]);
-        let got = client_ip(ip("203.0.113.9"), ["192.0.2.1"].into_iter(), Some("192.0.2.1"), &t);
+        let got = client_ip(
+            ip("203.0.113.9"),
+            ["192.0.2.1"].into_iter(),
+            Some("192.0.2.1"),
+            &t,
+        );
         assert_eq!(got, ip("203.0.113.9"));
     }
 
@@ -85,7 +90,11 @@ mod tests {
             None,
             &t,
         );
-        assert_eq!(got, ip("198.51.100.7"), "the spoofable leftmost entry is ignored");
+        assert_eq!(
+            got,
+            ip("198.51.100.7"),
+            "the spoofable leftmost entry is ignored"
+        );
     }
 
     #[test]
@@ -102,11 +111,26 @@ mod tests {
 
     #[test]
     fn ports_and_brackets_are_understood() {
-        assert_eq!(parse_forwarded_entry("192.0.2.1:4711"), Some(ip("192.0.2.1")));
-        assert_eq!(parse_forwarded_entry("[2001:db8::1]"), Some(ip("2001:db8::1")));
-        assert_eq!(parse_forwarded_entry("[2001:db8::1]:80"), Some(ip("2001:db8::1")));
-        assert_eq!(parse_forwarded_entry(" 2001:db8::1 "), Some(ip("2001:db8::1")));
-        assert_eq!(parse_forwarded_entry("::ffff:192.0.2.1"), Some(ip("192.0.2.1")));
+        assert_eq!(
+            parse_forwarded_entry("192.0.2.1:4711"),
+            Some(ip("192.0.2.1"))
+        );
+        assert_eq!(
+            parse_forwarded_entry("[2001:db8::1]"),
+            Some(ip("2001:db8::1"))
+        );
+        assert_eq!(
+            parse_forwarded_entry("[2001:db8::1]:80"),
+            Some(ip("2001:db8::1"))
+        );
+        assert_eq!(
+            parse_forwarded_entry(" 2001:db8::1 "),
+            Some(ip("2001:db8::1"))
+        );
+        assert_eq!(
+            parse_forwarded_entry("::ffff:192.0.2.1"),
+            Some(ip("192.0.2.1"))
+        );
         assert_eq!(parse_forwarded_entry("unknown"), None);
         assert_eq!(parse_forwarded_entry(""), None);
     }
@@ -131,7 +155,12 @@ mod tests {
             ip("192.0.2.5")
         );
         assert_eq!(
-            client_ip(ip("10.0.0.1"), ["198.51.100.7"].into_iter(), Some("192.0.2.5"), &t),
+            client_ip(
+                ip("10.0.0.1"),
+                ["198.51.100.7"].into_iter(),
+                Some("192.0.2.5"),
+                &t
+            ),
             ip("198.51.100.7")
         );
     }

@@ -222,7 +222,10 @@ impl Engine {
     /// An error with every secret-holding line of the config file redacted (a TOML parse error
     /// quotes the line it failed on).
     fn redacted(&self, e: Error) -> Error {
-        let Some(text) = self.config_path.as_ref().and_then(|p| std::fs::read_to_string(p).ok())
+        let Some(text) = self
+            .config_path
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
         else {
             return e;
         };
@@ -244,7 +247,12 @@ impl Engine {
         let old = self.current();
         let result = self.read_figment().and_then(|figment| {
             let loaded = load(&figment, self.hook.as_ref())?;
-            State::build(Arc::new(loaded), SystemTime::now(), old.generation + 1, Some(&old))
+            State::build(
+                Arc::new(loaded),
+                SystemTime::now(),
+                old.generation + 1,
+                Some(&old),
+            )
         });
         let outcome = match result {
             Ok(state) => {
@@ -350,7 +358,9 @@ impl Engine {
             generation: state.generation,
             on: state.active.is_some(),
             read_only: p.read_only,
-            why: MaintenanceStatus(state.clone()).reason().map(str::to_string),
+            why: MaintenanceStatus(state.clone())
+                .reason()
+                .map(str::to_string),
             since: state.since.map(format_time),
             message: p.message.clone(),
             config_path: self.config_path.clone(),

@@ -245,7 +245,8 @@ mod tests {
     #[test]
     fn secret_lines_of_a_config_file_are_redacted() {
         let config = "[default.maintenance]\nbypass_secret = \"abcdefghijklmnopq\nenabled = true\n";
-        let msg = "TOML parse error at line 2: | bypass_secret = \"abcdefghijklmnopq | unterminated";
+        let msg =
+            "TOML parse error at line 2: | bypass_secret = \"abcdefghijklmnopq | unterminated";
         let out = redact_secret_lines(msg, config);
         assert!(!out.contains("abcdefghijklmnopq"), "{out}");
         assert!(out.contains("<redacted,"), "{out}");

@@ -27,11 +27,11 @@ use crate::bypass::{COOKIE_LIFETIME, COOKIE_NAME, HEADER_NAME};
 use crate::engine::{ChangeHook, Engine, FigmentSource};
 use crate::handle::MaintenanceHandle;
 use crate::negotiate::{negotiate, Representation};
+use crate::notify;
 use crate::page::HandlebarsHook;
 use crate::policy::{RequestFacts, Verdict};
 use crate::signals::{self, Slot};
 use crate::state::{MaintenanceStatus, State};
-use crate::notify;
 
 /// Where held-back requests go: `force_off` copies and the maintenance catch-all.
 pub(crate) const OPEN_PREFIX: &str = "/__rocket_maintenance_open";
@@ -227,7 +227,11 @@ impl Maintenance {
 
     /// Where maintenance routes go: ranks ahead of every route mounted so far.
     fn plan_ranks(&self, rocket: &Rocket<Build>) -> Result<RankPlan, String> {
-        let fo_ranks = || self.force_off.iter().flat_map(|(_, rs)| rs.iter().map(|r| r.rank as i128));
+        let fo_ranks = || {
+            self.force_off
+                .iter()
+                .flat_map(|(_, rs)| rs.iter().map(|r| r.rank as i128))
+        };
         let min_rank = rocket
             .routes()
             .map(|r| r.rank as i128)
@@ -245,7 +249,9 @@ impl Maintenance {
         let lowest = plan.copy_rank(fo_ranks().min().unwrap_or(0) as isize);
         match (isize::try_from(plan.catch_all), isize::try_from(lowest)) {
             (Ok(_), Ok(_)) => Ok(plan),
-            _ => Err("route ranks are too extreme to place maintenance routes ahead of them".into()),
+            _ => {
+                Err("route ranks are too extreme to place maintenance routes ahead of them".into())
+            }
         }
     }
 
@@ -265,9 +271,9 @@ impl Maintenance {
                 copy.rank = rank(plan.copy_rank(route.rank));
                 copy.handler = Box::new(Gate(route.handler.clone()));
                 copies.push(copy);
-                let explicit_head = routes
-                    .iter()
-                    .any(|r| r.method == Method::Head && r.uri.to_string() == route.uri.to_string());
+                let explicit_head = routes.iter().any(|r| {
+                    r.method == Method::Head && r.uri.to_string() == route.uri.to_string()
+                });
                 if route.method == Method::Get && !explicit_head {
                     // Rocket answers HEAD with a GET route only when no HEAD route matches; the
                     // HEAD catch-all would match, so the GET route gets a HEAD twin ahead of it.
@@ -415,7 +421,9 @@ fn login_response<'r>(state: &State, secure: bool) -> Response<'r> {
             .unwrap_or(0);
         let cookie = Cookie::build((COOKIE_NAME, bypass.cookie_value(now)))
             .path("/")
-            .max_age(rocket::time::Duration::seconds(COOKIE_LIFETIME.as_secs() as i64))
+            .max_age(rocket::time::Duration::seconds(
+                COOKIE_LIFETIME.as_secs() as i64
+            ))
             .http_only(true)
             .same_site(SameSite::Lax)
             .secure(secure)
@@ -429,7 +437,8 @@ fn login_response<'r>(state: &State, secure: bool) -> Response<'r> {
 fn move_under(req: &mut Request<'_>, prefix: &'static str) {
     let uri = req.uri();
     let path = uri.path().as_str();
-    let mut target = String::with_capacity(prefix.len() + path.len() + 1 + uri.query().map_or(0, |q| q.len()));
+    let mut target =
+        String::with_capacity(prefix.len() + path.len() + 1 + uri.query().map_or(0, |q| q.len()));
     target.push_str(prefix);
     if path != "/" {
         target.push_str(path);
@@ -456,7 +465,10 @@ impl Fairing for Maintenance {
             tracing::error!("maintenance: {e}");
             return Err(rocket);
         }
-        let config = rocket.figment().extract::<rocket::Config>().unwrap_or_default();
+        let config = rocket
+            .figment()
+            .extract::<rocket::Config>()
+            .unwrap_or_default();
         #[cfg(unix)]
         if config.shutdown.signals.contains(&rocket::config::Sig::Hup) {
             tracing::error!(

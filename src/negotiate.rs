@@ -76,16 +76,25 @@ mod tests {
 
     #[test]
     fn fetch_and_axios_get_json() {
-        assert_eq!(auto("application/json, text/plain, */*"), Representation::Json);
+        assert_eq!(
+            auto("application/json, text/plain, */*"),
+            Representation::Json
+        );
         assert_eq!(auto("application/problem+json"), Representation::Json);
     }
 
     #[test]
     fn highest_q_wins_and_ties_prefer_html() {
-        assert_eq!(auto("text/html;q=0.5, application/json"), Representation::Json);
+        assert_eq!(
+            auto("text/html;q=0.5, application/json"),
+            Representation::Json
+        );
         assert_eq!(auto("application/json, text/html"), Representation::Html);
         assert_eq!(auto("text/plain"), Representation::Text);
-        assert_eq!(auto("text/plain, application/json;q=0.9"), Representation::Text);
+        assert_eq!(
+            auto("text/plain, application/json;q=0.9"),
+            Representation::Text
+        );
         assert_eq!(auto("text/*"), Representation::Html);
         assert_eq!(auto("application/json;q=0"), Representation::Html);
     }

@@ -19,15 +19,17 @@ pub(crate) struct NetworkSet {
 /// Parses `10.0.0.0/8`, `192.0.2.7`, `2001:db8::/32` or `::ffff:10.0.0.1`.
 pub(crate) fn parse_network(text: &str) -> Result<IpNet, String> {
     let text = text.trim();
-    let net = match text.parse::<IpNet>() {
-        Ok(net) => net,
-        Err(_) => match text.parse::<IpAddr>() {
-            Ok(ip) => IpNet::from(ip),
-            Err(_) => {
-                return Err("not an IP address or CIDR network; write e.g. \"10.0.0.0/8\" or \"192.0.2.7\"".into())
-            }
-        },
-    };
+    let net =
+        match text.parse::<IpNet>() {
+            Ok(net) => net,
+            Err(_) => match text.parse::<IpAddr>() {
+                Ok(ip) => IpNet::from(ip),
+                Err(_) => return Err(
+                    "not an IP address or CIDR network; write e.g. \"10.0.0.0/8\" or \"192.0.2.7\""
+                        .into(),
+                ),
+            },
+        };
     Ok(canonical_net(net))
 }
 
@@ -102,11 +104,15 @@ impl NetworkSet {
         match ip.to_canonical() {
             IpAddr::V4(v4) => {
                 let bits = u32::from(v4);
-                self.v4.iter().any(|(len, s)| s.contains(&(bits & mask32(*len))))
+                self.v4
+                    .iter()
+                    .any(|(len, s)| s.contains(&(bits & mask32(*len))))
             }
             IpAddr::V6(v6) => {
                 let bits = u128::from(v6);
-                self.v6.iter().any(|(len, s)| s.contains(&(bits & mask128(*len))))
+                self.v6
+                    .iter()
+                    .any(|(len, s)| s.contains(&(bits & mask128(*len))))
             }
         }
     }

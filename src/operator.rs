@@ -174,13 +174,11 @@ fn set_key(doc: &mut DocumentMut, profile: &str, key: &str, value: Value) -> Str
         }
     }
     if maintenance_table(doc, "default").is_none() {
-        let root = doc
-            .entry("default")
-            .or_insert_with(|| {
-                let mut t = toml_edit::Table::new();
-                t.set_implicit(true);
-                Item::Table(t)
-            });
+        let root = doc.entry("default").or_insert_with(|| {
+            let mut t = toml_edit::Table::new();
+            t.set_implicit(true);
+            Item::Table(t)
+        });
         if let Some(root) = root.as_table_like_mut() {
             root.insert("maintenance", Item::Table(toml_edit::Table::new()));
         }
@@ -310,15 +308,23 @@ pub fn edit_config(path: &Path, profile: &str, change: &Change) -> Result<EditRe
         Error::Other(format!(
             "refusing to write {}: the result would be invalid: {}",
             real.display(),
-            e.to_string().replace(&tmp.path().display().to_string(), &real.display().to_string())
+            e.to_string().replace(
+                &tmp.path().display().to_string(),
+                &real.display().to_string()
+            )
         ))
     })?;
     check_effective(&effective, change, &real, profile)?;
     std::fs::set_permissions(tmp.path(), meta.permissions())
         .map_err(|e| Error::io(format!("setting the mode of {}", tmp.path().display()), e))?;
     if let Err(e) = std::os::unix::fs::fchown(tmp.as_file(), Some(meta.uid()), Some(meta.gid())) {
-        if e.kind() != std::io::ErrorKind::PermissionDenied || meta.uid() != nix::unistd::getuid().as_raw() {
-            return Err(Error::io(format!("keeping the owner of {}", real.display()), e));
+        if e.kind() != std::io::ErrorKind::PermissionDenied
+            || meta.uid() != nix::unistd::getuid().as_raw()
+        {
+            return Err(Error::io(
+                format!("keeping the owner of {}", real.display()),
+                e,
+            ));
         }
     }
     tmp.persist(&real)
@@ -334,7 +340,12 @@ pub fn edit_config(path: &Path, profile: &str, change: &Change) -> Result<EditRe
 }
 
 /// After an edit, the effective settings must be what was asked.
-fn check_effective(eff: &Configured, change: &Change, path: &Path, profile: &str) -> Result<(), Error> {
+fn check_effective(
+    eff: &Configured,
+    change: &Change,
+    path: &Path,
+    profile: &str,
+) -> Result<(), Error> {
     let wrong = |what: &str| {
         Err(Error::Other(format!(
             "refusing to write {}: after the edit, {what} for profile `{profile}`; \
@@ -397,7 +408,8 @@ fn process_env(pid: u32) -> Vec<(String, String)> {
                 .split(|b| *b == 0)
                 .filter_map(|kv| {
                     let kv = String::from_utf8_lossy(kv);
-                    kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string()))
+                    kv.split_once('=')
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
                 })
                 .collect()
         })
@@ -431,7 +443,9 @@ impl Service {
         out.push(live_path(pid, |k| std::env::var(k).ok()));
         let env = process_env(pid);
         out.push(live_path(pid, |k| {
-            env.iter().find(|(name, _)| name == k).map(|(_, v)| v.clone())
+            env.iter()
+                .find(|(name, _)| name == k)
+                .map(|(_, v)| v.clone())
         }));
         out.push(live_path(pid, |_| None));
         out.dedup();

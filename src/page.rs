@@ -31,7 +31,9 @@ pub(crate) struct Renderer {
 
 impl std::fmt::Debug for Renderer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Renderer").field("template", &self.name).finish()
+        f.debug_struct("Renderer")
+            .field("template", &self.name)
+            .finish()
     }
 }
 
@@ -240,11 +242,16 @@ mod tests {
 
     #[test]
     fn built_in_page_shows_message_and_delay() {
-        let p = policy("[maintenance]\nenabled = true\nmessage = \"Back at <3>\"\nretry_after = \"15m\"");
+        let p = policy(
+            "[maintenance]\nenabled = true\nmessage = \"Back at <3>\"\nretry_after = \"15m\"",
+        );
         let r = Renderer::new(None, Path::new("/nonexistent"), None).unwrap();
         let pages = r.render(&p, SystemTime::now()).unwrap();
         let html = std::str::from_utf8(&pages.html).unwrap();
-        assert!(html.contains("Back at &lt;3&gt;"), "escaped message: {html}");
+        assert!(
+            html.contains("Back at &lt;3&gt;"),
+            "escaped message: {html}"
+        );
         assert!(html.contains("15 minutes"));
         assert_eq!(pages.retry_after.as_deref(), Some("900"));
         let json: Value = serde_json::from_slice(&pages.json).unwrap();
@@ -259,7 +266,10 @@ mod tests {
         let r = Renderer::new(None, Path::new("/nonexistent"), None).unwrap();
         let before = crate::settings::parse_time("2029-01-01T00:00:00Z").unwrap();
         let pages = r.render(&p, before).unwrap();
-        assert_eq!(pages.retry_after.as_deref(), Some("Tue, 01 Jan 2030 03:00:00 GMT"));
+        assert_eq!(
+            pages.retry_after.as_deref(),
+            Some("Tue, 01 Jan 2030 03:00:00 GMT")
+        );
         let json: Value = serde_json::from_slice(&pages.json).unwrap();
         assert_eq!(json["retry_at"], "2030-01-01T03:00:00Z");
         let after = crate::settings::parse_time("2031-01-01T00:00:00Z").unwrap();
@@ -271,7 +281,10 @@ mod tests {
         let err = Renderer::new(Some("errors/503"), Path::new("/nonexistent"), None)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("maintenance.template") && err.contains("errors/503"), "{err}");
+        assert!(
+            err.contains("maintenance.template") && err.contains("errors/503"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -17,9 +17,7 @@ use crate::bypass::{validate_secret, BypassSecret, HEADER_NAME};
 use crate::client_ip::client_ip;
 use crate::error::Error;
 use crate::networks::{parse_network, NetworkSet};
-use crate::settings::{
-    RetryAfter, Settings, DEFAULT_MESSAGE, DEFAULT_READ_ONLY_MESSAGE,
-};
+use crate::settings::{RetryAfter, Settings, DEFAULT_MESSAGE, DEFAULT_READ_ONLY_MESSAGE};
 
 pub(crate) use crate::settings::Format;
 
@@ -151,7 +149,11 @@ impl Policy {
                 "must be from 400 to 599 (a client or server error); 503 is the usual choice",
             ));
         }
-        if let Some(key) = s.context.keys().find(|k| BUILT_IN_VARIABLES.contains(&k.as_str())) {
+        if let Some(key) = s
+            .context
+            .keys()
+            .find(|k| BUILT_IN_VARIABLES.contains(&k.as_str()))
+        {
             return Err(Error::setting(
                 &format!("context.{key}"),
                 None,
@@ -290,9 +292,21 @@ impl Policy {
         format!(
             "{} allowed path pattern(s){}{}{}",
             self.allow_path_patterns,
-            if self.allow_ips.is_empty() { "" } else { ", allowed IPs" },
-            if self.trusted_proxies.is_empty() { "" } else { ", trusted proxies" },
-            if self.bypass.is_some() { ", a bypass secret" } else { "" },
+            if self.allow_ips.is_empty() {
+                ""
+            } else {
+                ", allowed IPs"
+            },
+            if self.trusted_proxies.is_empty() {
+                ""
+            } else {
+                ", trusted proxies"
+            },
+            if self.bypass.is_some() {
+                ", a bypass secret"
+            } else {
+                ""
+            },
         )
     }
 
@@ -418,7 +432,13 @@ mod tests {
             .to_string()
     }
 
-    fn decide(p: &Policy, method: Method, uri: &str, peer: &str, headers: &[(&str, &str)]) -> Verdict {
+    fn decide(
+        p: &Policy,
+        method: Method,
+        uri: &str,
+        peer: &str,
+        headers: &[(&str, &str)],
+    ) -> Verdict {
         let uri = Origin::parse(uri).unwrap();
         let mut map = HeaderMap::new();
         for (k, v) in headers {
@@ -438,7 +458,11 @@ mod tests {
             bypass_cookie: cookie.as_deref(),
             tls: false,
         };
-        p.decide(p.active_at(SystemTime::now()).is_some(), &facts, 1_800_000_000)
+        p.decide(
+            p.active_at(SystemTime::now()).is_some(),
+            &facts,
+            1_800_000_000,
+        )
     }
 
     const HOLD: Verdict = Verdict::Hold { redirect: false };
@@ -446,13 +470,22 @@ mod tests {
     #[test]
     fn off_passes_everything() {
         let p = policy("[maintenance]\nenabled = false");
-        assert_eq!(decide(&p, Method::Post, "/x", "192.0.2.1", &[]), Verdict::Pass);
+        assert_eq!(
+            decide(&p, Method::Post, "/x", "192.0.2.1", &[]),
+            Verdict::Pass
+        );
     }
 
     #[test]
     fn on_holds_every_method_and_path() {
         let p = policy("[maintenance]\nenabled = true");
-        for m in [Method::Get, Method::Head, Method::Post, Method::Delete, Method::Options] {
+        for m in [
+            Method::Get,
+            Method::Head,
+            Method::Post,
+            Method::Delete,
+            Method::Options,
+        ] {
             assert_eq!(decide(&p, m, "/nowhere/at/all", "192.0.2.1", &[]), HOLD);
         }
     }
@@ -460,8 +493,14 @@ mod tests {
     #[test]
     fn read_only_holds_writes_only() {
         let p = policy("[maintenance]\nenabled = true\nread_only = true");
-        assert_eq!(decide(&p, Method::Get, "/", "192.0.2.1", &[]), Verdict::Pass);
-        assert_eq!(decide(&p, Method::Options, "/", "192.0.2.1", &[]), Verdict::Pass);
+        assert_eq!(
+            decide(&p, Method::Get, "/", "192.0.2.1", &[]),
+            Verdict::Pass
+        );
+        assert_eq!(
+            decide(&p, Method::Options, "/", "192.0.2.1", &[]),
+            Verdict::Pass
+        );
         assert_eq!(decide(&p, Method::Post, "/", "192.0.2.1", &[]), HOLD);
         assert_eq!(decide(&p, Method::Patch, "/", "192.0.2.1", &[]), HOLD);
     }
@@ -469,30 +508,75 @@ mod tests {
     #[test]
     fn allowed_path_passes_during_maintenance() {
         let p = policy("[maintenance]\nenabled = true\nallow_paths = [\"/static/**\", \"/healthz\", \"/a/*/c\"]");
-        assert_eq!(decide(&p, Method::Get, "/static/css/site.css", "192.0.2.1", &[]), Verdict::Pass);
-        assert_eq!(decide(&p, Method::Get, "/healthz", "192.0.2.1", &[]), Verdict::Pass);
-        assert_eq!(decide(&p, Method::Get, "//healthz", "192.0.2.1", &[]), Verdict::Pass);
-        assert_eq!(decide(&p, Method::Get, "/%68ealthz", "192.0.2.1", &[]), Verdict::Pass);
-        assert_eq!(decide(&p, Method::Get, "/a/b/c", "192.0.2.1", &[]), Verdict::Pass);
-        assert_eq!(decide(&p, Method::Get, "/a/b/x/c", "192.0.2.1", &[]), HOLD, "* stays in a segment");
-        assert_eq!(decide(&p, Method::Get, "/healthz/more", "192.0.2.1", &[]), HOLD);
+        assert_eq!(
+            decide(&p, Method::Get, "/static/css/site.css", "192.0.2.1", &[]),
+            Verdict::Pass
+        );
+        assert_eq!(
+            decide(&p, Method::Get, "/healthz", "192.0.2.1", &[]),
+            Verdict::Pass
+        );
+        assert_eq!(
+            decide(&p, Method::Get, "//healthz", "192.0.2.1", &[]),
+            Verdict::Pass
+        );
+        assert_eq!(
+            decide(&p, Method::Get, "/%68ealthz", "192.0.2.1", &[]),
+            Verdict::Pass
+        );
+        assert_eq!(
+            decide(&p, Method::Get, "/a/b/c", "192.0.2.1", &[]),
+            Verdict::Pass
+        );
+        assert_eq!(
+            decide(&p, Method::Get, "/a/b/x/c", "192.0.2.1", &[]),
+            HOLD,
+            "* stays in a segment"
+        );
+        assert_eq!(
+            decide(&p, Method::Get, "/healthz/more", "192.0.2.1", &[]),
+            HOLD
+        );
     }
 
     #[test]
     fn path_tricks_never_match_allow_paths() {
         let p = policy("[maintenance]\nenabled = true\nallow_paths = [\"/static/**\"]");
-        assert_eq!(decide(&p, Method::Get, "/static/../admin", "192.0.2.1", &[]), HOLD);
-        assert_eq!(decide(&p, Method::Get, "/static/%2e%2e/admin", "192.0.2.1", &[]), HOLD);
-        assert_eq!(decide(&p, Method::Get, "/static%2F..%2Fadmin", "192.0.2.1", &[]), HOLD);
-        assert_eq!(decide(&p, Method::Get, "/static/./x", "192.0.2.1", &[]), HOLD);
+        assert_eq!(
+            decide(&p, Method::Get, "/static/../admin", "192.0.2.1", &[]),
+            HOLD
+        );
+        assert_eq!(
+            decide(&p, Method::Get, "/static/%2e%2e/admin", "192.0.2.1", &[]),
+            HOLD
+        );
+        assert_eq!(
+            decide(&p, Method::Get, "/static%2F..%2Fadmin", "192.0.2.1", &[]),
+            HOLD
+        );
+        assert_eq!(
+            decide(&p, Method::Get, "/static/./x", "192.0.2.1", &[]),
+            HOLD
+        );
     }
 
     #[test]
     fn allowlisted_ip_passes_during_maintenance() {
-        let p = policy("[maintenance]\nenabled = true\nallow_ips = [\"192.0.2.0/24\", \"2001:db8::1\"]");
-        assert_eq!(decide(&p, Method::Post, "/", "192.0.2.77", &[]), Verdict::Pass);
-        assert_eq!(decide(&p, Method::Post, "/", "::ffff:192.0.2.77", &[]), Verdict::Pass);
-        assert_eq!(decide(&p, Method::Post, "/", "2001:db8::1", &[]), Verdict::Pass);
+        let p = policy(
+            "[maintenance]\nenabled = true\nallow_ips = [\"192.0.2.0/24\", \"2001:db8::1\"]",
+        );
+        assert_eq!(
+            decide(&p, Method::Post, "/", "192.0.2.77", &[]),
+            Verdict::Pass
+        );
+        assert_eq!(
+            decide(&p, Method::Post, "/", "::ffff:192.0.2.77", &[]),
+            Verdict::Pass
+        );
+        assert_eq!(
+            decide(&p, Method::Post, "/", "2001:db8::1", &[]),
+            Verdict::Pass
+        );
         assert_eq!(decide(&p, Method::Post, "/", "198.51.100.1", &[]), HOLD);
     }
 
@@ -501,8 +585,14 @@ mod tests {
         let p = policy("[maintenance]\nenabled = true\nallow_ips = [\"192.0.2.0/24\"]\ntrusted_proxies = [\"10.0.0.0/8\"]");
         let spoof = [("X-Forwarded-For", "192.0.2.1"), ("X-Real-IP", "192.0.2.1")];
         assert_eq!(decide(&p, Method::Get, "/", "198.51.100.1", &spoof), HOLD);
-        assert_eq!(decide(&p, Method::Get, "/", "10.0.0.5", &spoof[..1]), Verdict::Pass);
-        assert_eq!(decide(&p, Method::Get, "/", "10.0.0.5", &spoof[1..]), Verdict::Pass);
+        assert_eq!(
+            decide(&p, Method::Get, "/", "10.0.0.5", &spoof[..1]),
+            Verdict::Pass
+        );
+        assert_eq!(
+            decide(&p, Method::Get, "/", "10.0.0.5", &spoof[1..]),
+            Verdict::Pass
+        );
         // A client that prepends a lie to a trusted proxy's header gains nothing either.
         let chained = [("X-Forwarded-For", "192.0.2.1, 198.51.100.1")];
         assert_eq!(decide(&p, Method::Get, "/", "10.0.0.5", &chained), HOLD);
@@ -545,21 +635,48 @@ mod tests {
         let cookie = p.bypass().unwrap().cookie_value(1_800_000_000 - 10);
         use crate::bypass::COOKIE_NAME;
         let good = format!("other=1; {COOKIE_NAME}={cookie}");
-        assert_eq!(decide(&p, Method::Post, "/", "192.0.2.1", &[("Cookie", &good)]), Verdict::Pass);
-        let forged = format!("{COOKIE_NAME}=v1.1800040000.{}", "0".repeat(64));
-        assert_eq!(decide(&p, Method::Post, "/", "192.0.2.1", &[("Cookie", &forged)]), HOLD);
         assert_eq!(
-            decide(&p, Method::Post, "/", "192.0.2.1", &[(HEADER_NAME, "0123456789abcdef")]),
+            decide(&p, Method::Post, "/", "192.0.2.1", &[("Cookie", &good)]),
+            Verdict::Pass
+        );
+        let forged = format!("{COOKIE_NAME}=v1.1800040000.{}", "0".repeat(64));
+        assert_eq!(
+            decide(&p, Method::Post, "/", "192.0.2.1", &[("Cookie", &forged)]),
+            HOLD
+        );
+        assert_eq!(
+            decide(
+                &p,
+                Method::Post,
+                "/",
+                "192.0.2.1",
+                &[(HEADER_NAME, "0123456789abcdef")]
+            ),
             Verdict::PassWithBypassHeader
         );
-        assert_eq!(decide(&p, Method::Post, "/", "192.0.2.1", &[(HEADER_NAME, "wrong")]), HOLD);
+        assert_eq!(
+            decide(
+                &p,
+                Method::Post,
+                "/",
+                "192.0.2.1",
+                &[(HEADER_NAME, "wrong")]
+            ),
+            HOLD
+        );
     }
 
     #[test]
     fn redirect_applies_except_to_its_own_target() {
         let p = policy("[maintenance]\nenabled = true\nredirect = \"/down\"");
-        assert_eq!(decide(&p, Method::Get, "/x", "192.0.2.1", &[]), Verdict::Hold { redirect: true });
-        assert_eq!(decide(&p, Method::Get, "/down", "192.0.2.1", &[]), Verdict::Hold { redirect: false });
+        assert_eq!(
+            decide(&p, Method::Get, "/x", "192.0.2.1", &[]),
+            Verdict::Hold { redirect: true }
+        );
+        assert_eq!(
+            decide(&p, Method::Get, "/down", "192.0.2.1", &[]),
+            Verdict::Hold { redirect: false }
+        );
     }
 
     #[test]
@@ -569,8 +686,14 @@ mod tests {
         assert_eq!(p.active_at(t("2029-12-31T23:59:59Z")), None);
         assert_eq!(p.active_at(t("2030-01-01T00:00:00Z")), Some(Why::Window));
         assert_eq!(p.active_at(t("2030-01-01T01:00:00Z")), None);
-        assert_eq!(p.next_edge(t("2029-01-01T00:00:00Z")), Some(t("2030-01-01T00:00:00Z")));
-        assert_eq!(p.next_edge(t("2030-01-01T00:30:00Z")), Some(t("2030-01-01T01:00:00Z")));
+        assert_eq!(
+            p.next_edge(t("2029-01-01T00:00:00Z")),
+            Some(t("2030-01-01T00:00:00Z"))
+        );
+        assert_eq!(
+            p.next_edge(t("2030-01-01T00:30:00Z")),
+            Some(t("2030-01-01T01:00:00Z"))
+        );
         assert_eq!(p.next_edge(t("2030-01-01T02:00:00Z")), None);
     }
 
@@ -580,15 +703,27 @@ mod tests {
             ("status = 200", "maintenance.status"),
             ("status = 600", "maintenance.status"),
             ("allow_ips = [\"10.0.0.0/33\"]", "maintenance.allow_ips[0]"),
-            ("trusted_proxies = [\"x\"]", "maintenance.trusted_proxies[0]"),
-            ("allow_paths = [\"static/**\"]", "maintenance.allow_paths[0]"),
+            (
+                "trusted_proxies = [\"x\"]",
+                "maintenance.trusted_proxies[0]",
+            ),
+            (
+                "allow_paths = [\"static/**\"]",
+                "maintenance.allow_paths[0]",
+            ),
             ("allow_paths = [\"/a/[\"]", "maintenance.allow_paths[0]"),
             ("starts_at = \"soon\"", "maintenance.starts_at"),
-            ("starts_at = \"2030-01-02T00:00:00Z\"\nends_at = \"2030-01-01T00:00:00Z\"", "maintenance.starts_at"),
+            (
+                "starts_at = \"2030-01-02T00:00:00Z\"\nends_at = \"2030-01-01T00:00:00Z\"",
+                "maintenance.starts_at",
+            ),
             ("retry_after = \"whenever\"", "maintenance.retry_after"),
             ("redirect = \"javascript:alert(1)\"", "maintenance.redirect"),
             ("bypass_secret = \"short\"", "maintenance.bypass_secret"),
-            ("context = { message = \"x\" }", "maintenance.context.message"),
+            (
+                "context = { message = \"x\" }",
+                "maintenance.context.message",
+            ),
         ];
         for (toml, key) in cases {
             let err = compile_err(&format!("[maintenance]\n{toml}"));
@@ -599,7 +734,10 @@ mod tests {
     #[test]
     fn fleet_table_is_refused_without_the_feature() {
         let err = compile_err("[maintenance.fleet]\nstore = \"redis://127.0.0.1\"");
-        assert!(err.contains("maintenance.fleet") && err.contains("feature"), "{err}");
+        assert!(
+            err.contains("maintenance.fleet") && err.contains("feature"),
+            "{err}"
+        );
     }
 
     #[test]

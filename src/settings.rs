@@ -129,10 +129,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// Parses an RFC 3339 time (`2026-11-25T03:00:00Z`, offsets allowed).
 pub fn parse_time(text: &str) -> Result<SystemTime, String> {
-    let t = time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
-        .map_err(|e| {
-            format!("not an RFC 3339 time ({e}); write e.g. \"2026-11-25T03:00:00Z\"")
-        })?;
+    let t =
+        time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+            .map_err(|e| {
+                format!("not an RFC 3339 time ({e}); write e.g. \"2026-11-25T03:00:00Z\"")
+            })?;
     Ok(SystemTime::from(t))
 }
 

@@ -78,7 +78,8 @@ impl State {
                 (Some(start), end) if start > SystemTime::now() => format!(
                     "serving; maintenance window from {}{}",
                     format_time(start),
-                    end.map(|e| format!(" to {}", format_time(e))).unwrap_or_default()
+                    end.map(|e| format!(" to {}", format_time(e)))
+                        .unwrap_or_default()
                 ),
                 _ => "serving".to_string(),
             },

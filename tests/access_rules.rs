@@ -35,7 +35,9 @@ impl<'r> rocket::request::FromRequest<'r> for HeaderDump {
     type Error = ();
     async fn from_request(req: &'r rocket::Request<'_>) -> rocket::request::Outcome<Self, ()> {
         rocket::request::Outcome::Success(HeaderDump(
-            req.headers().get_one("X-Maintenance-Bypass").map(str::to_string),
+            req.headers()
+                .get_one("X-Maintenance-Bypass")
+                .map(str::to_string),
         ))
     }
 }
@@ -48,10 +50,22 @@ fn addr(s: &str) -> SocketAddr {
 async fn allowed_ip_passes_and_a_lying_client_gains_nothing() {
     let toml = "[maintenance]\nenabled = true\nallow_ips = [\"192.0.2.0/24\"]\ntrusted_proxies = [\"10.0.0.1\"]";
     let client = client(rocket_with(toml, routes![index], vec![])).await;
-    let ok = client.get("/").remote(addr("192.0.2.9:5000")).dispatch().await;
+    let ok = client
+        .get("/")
+        .remote(addr("192.0.2.9:5000"))
+        .dispatch()
+        .await;
     assert_eq!(ok.status(), Status::Ok);
-    let mapped = client.get("/").remote(addr("[::ffff:192.0.2.9]:5000")).dispatch().await;
-    assert_eq!(mapped.status(), Status::Ok, "IPv4-mapped IPv6 compares as IPv4");
+    let mapped = client
+        .get("/")
+        .remote(addr("[::ffff:192.0.2.9]:5000"))
+        .dispatch()
+        .await;
+    assert_eq!(
+        mapped.status(),
+        Status::Ok,
+        "IPv4-mapped IPv6 compares as IPv4"
+    );
     for (name, value) in [("X-Forwarded-For", "192.0.2.9"), ("X-Real-IP", "192.0.2.9")] {
         let lie = client
             .get("/")
@@ -59,7 +73,11 @@ async fn allowed_ip_passes_and_a_lying_client_gains_nothing() {
             .header(Header::new(name, value))
             .dispatch()
             .await;
-        assert_eq!(lie.status(), Status::ServiceUnavailable, "{name} from an untrusted peer");
+        assert_eq!(
+            lie.status(),
+            Status::ServiceUnavailable,
+            "{name} from an untrusted peer"
+        );
     }
     let proxied = client
         .get("/")
@@ -67,14 +85,22 @@ async fn allowed_ip_passes_and_a_lying_client_gains_nothing() {
         .header(Header::new("X-Forwarded-For", "203.0.113.5, 192.0.2.9"))
         .dispatch()
         .await;
-    assert_eq!(proxied.status(), Status::Ok, "the proxy's own hop is believed");
+    assert_eq!(
+        proxied.status(),
+        Status::Ok,
+        "the proxy's own hop is believed"
+    );
     let prepended = client
         .get("/")
         .remote(addr("10.0.0.1:5000"))
         .header(Header::new("X-Forwarded-For", "192.0.2.9, 203.0.113.5"))
         .dispatch()
         .await;
-    assert_eq!(prepended.status(), Status::ServiceUnavailable, "a prepended lie gains nothing");
+    assert_eq!(
+        prepended.status(),
+        Status::ServiceUnavailable,
+        "a prepended lie gains nothing"
+    );
     let garbage = client
         .get("/")
         .remote(addr("10.0.0.1:5000"))
@@ -88,8 +114,14 @@ async fn allowed_ip_passes_and_a_lying_client_gains_nothing() {
 async fn allowed_paths_pass() {
     let toml = "[maintenance]\nenabled = true\nallow_paths = [\"/static/**\"]";
     let client = client(rocket_with(toml, routes![index, assets], vec![])).await;
-    assert_eq!(client.get("/static/css/a.css").dispatch().await.status(), Status::Ok);
-    assert_eq!(client.get("/").dispatch().await.status(), Status::ServiceUnavailable);
+    assert_eq!(
+        client.get("/static/css/a.css").dispatch().await.status(),
+        Status::Ok
+    );
+    assert_eq!(
+        client.get("/").dispatch().await.status(),
+        Status::ServiceUnavailable
+    );
     assert_eq!(
         client.get("/static/%2e%2e/").dispatch().await.status(),
         Status::ServiceUnavailable
@@ -108,11 +140,27 @@ async fn bypass_secret_sets_a_cookie_that_lets_its_holder_through() {
     assert_eq!(login.headers().get_one("Location"), Some("/"));
     assert_eq!(login.headers().get_one("Cache-Control"), Some("no-store"));
     let set_cookie = login.headers().get_one("Set-Cookie").unwrap().to_string();
-    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"), "{set_cookie}");
-    assert!(set_cookie.contains("Path=/") && set_cookie.contains("Max-Age=43200"), "{set_cookie}");
-    assert!(!set_cookie.contains(SECRET), "the cookie never holds the secret");
-    assert!(!set_cookie.contains("Secure"), "plain HTTP, no trusted proxy");
-    assert_eq!(HITS.count(), before, "the secret path never reaches the app");
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"),
+        "{set_cookie}"
+    );
+    assert!(
+        set_cookie.contains("Path=/") && set_cookie.contains("Max-Age=43200"),
+        "{set_cookie}"
+    );
+    assert!(
+        !set_cookie.contains(SECRET),
+        "the cookie never holds the secret"
+    );
+    assert!(
+        !set_cookie.contains("Secure"),
+        "plain HTTP, no trusted proxy"
+    );
+    assert_eq!(
+        HITS.count(),
+        before,
+        "the secret path never reaches the app"
+    );
 
     // The tracked client keeps the cookie.
     let through = client.get("/").dispatch().await;
@@ -120,7 +168,10 @@ async fn bypass_secret_sets_a_cookie_that_lets_its_holder_through() {
 
     let forged = client
         .get("/")
-        .cookie(Cookie::new("rocket_maintenance_bypass", "v1.99999999999.00"))
+        .cookie(Cookie::new(
+            "rocket_maintenance_bypass",
+            "v1.99999999999.00",
+        ))
         .dispatch()
         .await;
     assert_eq!(forged.status(), Status::ServiceUnavailable);
@@ -129,9 +180,10 @@ async fn bypass_secret_sets_a_cookie_that_lets_its_holder_through() {
 #[rocket::async_test]
 async fn bypass_header_lets_one_request_through_and_is_removed() {
     let toml = format!("[maintenance]\nenabled = true\nbypass_secret = \"{SECRET}\"");
-    let client = rocket::local::asynchronous::Client::untracked(rocket_with(&toml, routes![index], vec![]))
-        .await
-        .unwrap();
+    let client =
+        rocket::local::asynchronous::Client::untracked(rocket_with(&toml, routes![index], vec![]))
+            .await
+            .unwrap();
     let through = client
         .get("/")
         .header(Header::new("X-Maintenance-Bypass", SECRET))
@@ -139,7 +191,10 @@ async fn bypass_header_lets_one_request_through_and_is_removed() {
         .await;
     assert_eq!(through.status(), Status::Ok);
     let body = through.into_string().await.unwrap();
-    assert!(!body.contains(SECRET), "the app never sees the secret: {body}");
+    assert!(
+        !body.contains(SECRET),
+        "the app never sees the secret: {body}"
+    );
     let wrong = client
         .get("/")
         .header(Header::new("X-Maintenance-Bypass", "nope"))
@@ -181,14 +236,24 @@ async fn window_starts_and_ends_while_the_server_runs() {
     let start = rocket_maintenance::parse_time(&fmt(start)).unwrap();
     let end = rocket_maintenance::parse_time(&fmt(end)).unwrap();
     let client = client(rocket_with(&toml, routes![index], vec![])).await;
-    let handle = client.rocket().state::<rocket_maintenance::MaintenanceHandle>().unwrap();
-    assert!(handle.status().upcoming().is_some(), "announced before it starts");
+    let handle = client
+        .rocket()
+        .state::<rocket_maintenance::MaintenanceHandle>()
+        .unwrap();
+    assert!(
+        handle.status().upcoming().is_some(),
+        "announced before it starts"
+    );
     assert_eq!(client.get("/").dispatch().await.status(), Status::Ok);
 
     let wait_until = |t: SystemTime| t.duration_since(SystemTime::now()).unwrap_or_default();
     rocket::tokio::time::sleep(wait_until(start) + Duration::from_millis(300)).await;
     let during = client.get("/").dispatch().await;
-    assert_eq!(during.status(), Status::ServiceUnavailable, "on by itself, no reload");
+    assert_eq!(
+        during.status(),
+        Status::ServiceUnavailable,
+        "on by itself, no reload"
+    );
     assert_eq!(
         during.headers().get_one("Retry-After").map(str::to_string),
         Some(httpdate::fmt_http_date(end))
@@ -196,5 +261,9 @@ async fn window_starts_and_ends_while_the_server_runs() {
     assert_eq!(handle.status().reason(), Some("window"));
 
     rocket::tokio::time::sleep(wait_until(end) + Duration::from_millis(300)).await;
-    assert_eq!(client.get("/").dispatch().await.status(), Status::Ok, "off by itself");
+    assert_eq!(
+        client.get("/").dispatch().await.status(),
+        Status::Ok,
+        "off by itself"
+    );
 }

@@ -41,7 +41,12 @@ fn fallback() -> &'static str {
 const ON: &str = "[maintenance]\nenabled = true";
 
 async fn on_client() -> rocket::local::asynchronous::Client {
-    client(rocket_with(ON, routes![index, about_wild, fallback], routes![about, item])).await
+    client(rocket_with(
+        ON,
+        routes![index, about_wild, fallback],
+        routes![about, item],
+    ))
+    .await
 }
 
 #[rocket::async_test]
@@ -52,14 +57,25 @@ async fn force_off_route_answers_during_maintenance() {
     assert_eq!(response.into_string().await.unwrap(), "about us");
     let response = client.get("/item/7?x=1").dispatch().await;
     assert_eq!(response.into_string().await.unwrap(), "item 7");
-    assert_eq!(client.get("/").dispatch().await.status(), Status::ServiceUnavailable);
+    assert_eq!(
+        client.get("/").dispatch().await.status(),
+        Status::ServiceUnavailable
+    );
     assert_eq!(APP.count(), 0);
 }
 
 #[rocket::async_test]
 async fn path_tricks_open_no_other_handler() {
     let client = on_client().await;
-    for path in ["/about/..", "/about/../", "/%2e%2e/about", "/about/x", "/about%2F..", "/abou%74/x", "/ABOUT"] {
+    for path in [
+        "/about/..",
+        "/about/../",
+        "/%2e%2e/about",
+        "/about/x",
+        "/about%2F..",
+        "/abou%74/x",
+        "/ABOUT",
+    ] {
         let response = client.get(path).dispatch().await;
         assert_eq!(response.status(), Status::ServiceUnavailable, "{path}");
     }
@@ -103,6 +119,15 @@ async fn force_off_routes_are_mounted_for_normal_operation_too() {
         routes![about],
     ))
     .await;
-    assert_eq!(client.get("/about").dispatch().await.into_string().await.unwrap(), "about us");
+    assert_eq!(
+        client
+            .get("/about")
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap(),
+        "about us"
+    );
     assert_eq!(client.head("/about").dispatch().await.status(), Status::Ok);
 }

@@ -20,7 +20,12 @@ fn checkout(_closed: ForceOn) -> &'static str {
 
 #[get("/status")]
 fn status(s: MaintenanceStatus) -> String {
-    format!("on={} gen={} msg={}", s.is_on(), s.generation(), s.message())
+    format!(
+        "on={} gen={} msg={}",
+        s.is_on(),
+        s.generation(),
+        s.message()
+    )
 }
 
 #[rocket::async_test]
@@ -33,9 +38,16 @@ async fn force_on_route_answers_maintenance_even_when_off_and_its_handler_never_
     .await;
     let response = client.post("/checkout").dispatch().await;
     assert_eq!(response.status(), Status::ServiceUnavailable);
-    assert_eq!(response.headers().get_one("Cache-Control"), Some("no-store"));
+    assert_eq!(
+        response.headers().get_one("Cache-Control"),
+        Some("no-store")
+    );
     assert_eq!(response.headers().get_one("Retry-After"), Some("60"));
-    assert!(response.into_string().await.unwrap().contains("Checkout closed"));
+    assert!(response
+        .into_string()
+        .await
+        .unwrap()
+        .contains("Checkout closed"));
     assert_eq!(CHECKOUT.count(), 0);
 }
 
@@ -47,7 +59,10 @@ async fn force_on_beats_force_off_and_allow_rules() {
         routes![checkout],
     ))
     .await;
-    assert_eq!(client.post("/checkout").dispatch().await.status(), Status::ServiceUnavailable);
+    assert_eq!(
+        client.post("/checkout").dispatch().await.status(),
+        Status::ServiceUnavailable
+    );
     assert_eq!(CHECKOUT.count(), 0);
 }
 
@@ -59,7 +74,13 @@ async fn status_guard_reports_the_live_state() {
         routes![status],
     ))
     .await;
-    let body = client.get("/status").dispatch().await.into_string().await.unwrap();
+    let body = client
+        .get("/status")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
     assert_eq!(body, "on=true gen=1 msg=hello");
 }
 
@@ -90,9 +111,16 @@ async fn exempt_guard_lets_staff_through() {
         .mount("/", routes![home])
         .attach(Maintenance::custom(move || g.clone()).exempt_when::<Staff>());
     let client = client(rocket).await;
-    assert_eq!(client.get("/").dispatch().await.status(), Status::ServiceUnavailable);
+    assert_eq!(
+        client.get("/").dispatch().await.status(),
+        Status::ServiceUnavailable
+    );
     assert_eq!(HOME.count(), 0);
-    let staff = client.get("/").header(Header::new("X-Staff", "yes")).dispatch().await;
+    let staff = client
+        .get("/")
+        .header(Header::new("X-Staff", "yes"))
+        .dispatch()
+        .await;
     assert_eq!(staff.status(), Status::Ok);
     assert_eq!(HOME.count(), 1);
 }
@@ -111,31 +139,48 @@ async fn handle_reload_swaps_state_and_calls_on_change() {
     };
     let seen: Arc<Mutex<Vec<(bool, bool)>>> = Arc::default();
     let log = seen.clone();
-    let rocket = rocket::custom(make())
-        .mount("/", routes![status])
-        .attach(Maintenance::custom(make).on_change(move |old, new| {
+    let rocket = rocket::custom(make()).mount("/", routes![status]).attach(
+        Maintenance::custom(make).on_change(move |old, new| {
             log.lock().unwrap().push((old.is_on(), new.is_on()));
-        }));
+        }),
+    );
     let client = client(rocket).await;
-    let handle = client.rocket().state::<MaintenanceHandle>().unwrap().clone();
+    let handle = client
+        .rocket()
+        .state::<MaintenanceHandle>()
+        .unwrap()
+        .clone();
     assert!(!handle.status().is_on());
 
-    std::fs::write(&path, "[default.maintenance]\nenabled = true\nmessage = \"now\"\n").unwrap();
+    std::fs::write(
+        &path,
+        "[default.maintenance]\nenabled = true\nmessage = \"now\"\n",
+    )
+    .unwrap();
     let new = handle.reload().await.unwrap();
     assert!(new.is_on());
     assert_eq!(new.generation(), 2);
-    assert_eq!(client.get("/status").dispatch().await.status(), Status::ServiceUnavailable);
+    assert_eq!(
+        client.get("/status").dispatch().await.status(),
+        Status::ServiceUnavailable
+    );
 
     std::fs::write(&path, "[default.maintenance]\nenabled = maybe\n").unwrap();
     let err = handle.reload().await.unwrap_err().to_string();
     assert!(err.contains("Rocket.toml"), "{err}");
-    assert!(handle.status().is_on(), "a failed reload keeps the old state");
+    assert!(
+        handle.status().is_on(),
+        "a failed reload keeps the old state"
+    );
     assert_eq!(handle.status().generation(), 2);
 
     std::fs::remove_file(&path).unwrap();
     let err = handle.reload().await.unwrap_err().to_string();
     assert!(err.contains("Rocket.toml"), "{err}");
-    assert!(handle.status().is_on(), "a missing file does not silently end maintenance");
+    assert!(
+        handle.status().is_on(),
+        "a missing file does not silently end maintenance"
+    );
 
     assert_eq!(*seen.lock().unwrap(), vec![(false, true)]);
 }
@@ -146,6 +191,20 @@ async fn managed_handle_is_reachable_from_handlers() {
     fn admin(handle: &State<MaintenanceHandle>) -> String {
         handle.status().is_on().to_string()
     }
-    let client = client(rocket_with("[maintenance]\nenabled = false", routes![admin], routes![])).await;
-    assert_eq!(client.get("/admin").dispatch().await.into_string().await.unwrap(), "false");
+    let client = client(rocket_with(
+        "[maintenance]\nenabled = false",
+        routes![admin],
+        routes![],
+    ))
+    .await;
+    assert_eq!(
+        client
+            .get("/admin")
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap(),
+        "false"
+    );
 }

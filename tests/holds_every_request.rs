@@ -60,18 +60,35 @@ async fn every_method_and_path_is_held_back_and_no_handler_runs() {
         Method::Connect,
         Method::Head,
     ];
-    for path in ["/", "/form", "/static/app.js", "/no/route/here", "/__rocket_maintenance_open/x", "/?q=1"] {
+    for path in [
+        "/",
+        "/form",
+        "/static/app.js",
+        "/no/route/here",
+        "/__rocket_maintenance_open/x",
+        "/?q=1",
+    ] {
         for method in methods {
             let response = client.req(method, path).dispatch().await;
-            assert_eq!(response.status(), Status::ServiceUnavailable, "{method} {path}");
-            assert_eq!(response.headers().get_one("Cache-Control"), Some("no-store"));
+            assert_eq!(
+                response.status(),
+                Status::ServiceUnavailable,
+                "{method} {path}"
+            );
+            assert_eq!(
+                response.headers().get_one("Cache-Control"),
+                Some("no-store")
+            );
             assert_eq!(response.headers().get_one("Retry-After"), Some("900"));
             assert_eq!(response.headers().get_one("Vary"), Some("Accept"));
             let body = response.into_string().await.unwrap_or_default();
             if method == Method::Head {
                 assert!(body.is_empty(), "HEAD has no body");
             } else {
-                assert!(body.contains("Upgrading the database"), "{method} {path}: {body}");
+                assert!(
+                    body.contains("Upgrading the database"),
+                    "{method} {path}: {body}"
+                );
             }
         }
     }
@@ -86,13 +103,25 @@ async fn off_means_the_app_answers_as_usual() {
         OFF_CALLS.hit();
         "hello"
     }
-    let client = client(rocket_with("[maintenance]\nenabled = false", routes![hello], vec![])).await;
+    let client = client(rocket_with(
+        "[maintenance]\nenabled = false",
+        routes![hello],
+        vec![],
+    ))
+    .await;
     let response = client.get("/hello").dispatch().await;
     assert_eq!(response.status(), Status::Ok);
     assert_eq!(response.into_string().await.unwrap(), "hello");
-    assert_eq!(client.get("/missing").dispatch().await.status(), Status::NotFound);
     assert_eq!(
-        client.get("/__rocket_maintenance_open/hello").dispatch().await.status(),
+        client.get("/missing").dispatch().await.status(),
+        Status::NotFound
+    );
+    assert_eq!(
+        client
+            .get("/__rocket_maintenance_open/hello")
+            .dispatch()
+            .await
+            .status(),
         Status::NotFound,
         "the private prefix is not an alias while off"
     );

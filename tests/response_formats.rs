@@ -19,7 +19,10 @@ async fn browsers_get_the_built_in_page_and_api_clients_json() {
     assert_eq!(html.content_type(), Some(ContentType::HTML));
     assert_eq!(html.headers().get_one("Retry-After"), Some("5400"));
     let body = html.into_string().await.unwrap();
-    assert!(body.contains("Back at 03:00 UTC") && body.contains("viewport"), "{body}");
+    assert!(
+        body.contains("Back at 03:00 UTC") && body.contains("viewport"),
+        "{body}"
+    );
     assert!(body.contains("2 hours"), "{body}");
 
     let fetch = client
@@ -40,9 +43,17 @@ async fn browsers_get_the_built_in_page_and_api_clients_json() {
 
     let text = client.get("/").header(Accept::Text).dispatch().await;
     assert_eq!(text.content_type(), Some(ContentType::Plain));
-    assert!(text.into_string().await.unwrap().contains("Back at 03:00 UTC"));
+    assert!(text
+        .into_string()
+        .await
+        .unwrap()
+        .contains("Back at 03:00 UTC"));
 
-    let curl = client.get("/").header(Header::new("Accept", "*/*")).dispatch().await;
+    let curl = client
+        .get("/")
+        .header(Header::new("Accept", "*/*"))
+        .dispatch()
+        .await;
     assert_eq!(curl.content_type(), Some(ContentType::HTML));
 }
 
@@ -55,7 +66,11 @@ async fn custom_template_with_partials_and_context() {
         "{{> footer}}<h1>Website Unavailable</h1><p>{{message}}</p><p>{{support_email}}</p><p>{{status}}</p>",
     )
     .unwrap();
-    std::fs::write(dir.path().join("footer.html.hbs"), "<footer>partial ok</footer>").unwrap();
+    std::fs::write(
+        dir.path().join("footer.html.hbs"),
+        "<footer>partial ok</footer>",
+    )
+    .unwrap();
     let toml = format!(
         "template_dir = {:?}\n[maintenance]\nenabled = true\nstatus = 502\ntemplate = \"errors/503\"\ncontext = {{ support_email = \"help@example.com\" }}",
         dir.path().display().to_string()
@@ -126,8 +141,14 @@ async fn redirect_for_browsers_document_for_json_clients_and_refresh_on_the_page
     .await;
     let response = client.get("/shop").dispatch().await;
     assert_eq!(response.status(), Status::Found);
-    assert_eq!(response.headers().get_one("Location"), Some("https://status.example.com/"));
-    assert_eq!(response.headers().get_one("Cache-Control"), Some("no-store"));
+    assert_eq!(
+        response.headers().get_one("Location"),
+        Some("https://status.example.com/")
+    );
+    assert_eq!(
+        response.headers().get_one("Cache-Control"),
+        Some("no-store")
+    );
     let api = client.get("/shop").header(Accept::JSON).dispatch().await;
     assert_eq!(api.status(), Status::ServiceUnavailable);
 
@@ -154,7 +175,10 @@ async fn a_local_redirect_target_gets_the_page_not_a_loop() {
     ))
     .await;
     assert_eq!(client.get("/x").dispatch().await.status(), Status::Found);
-    assert_eq!(client.get("/down").dispatch().await.status(), Status::ServiceUnavailable);
+    assert_eq!(
+        client.get("/down").dispatch().await.status(),
+        Status::ServiceUnavailable
+    );
 }
 
 #[rocket::async_test]
@@ -167,6 +191,12 @@ async fn the_page_is_rendered_at_load_not_per_request() {
     );
     let client = client(rocket_with(&toml, routes![], routes![])).await;
     std::fs::remove_file(dir.path().join("down.html.hbs")).unwrap();
-    let body = client.get("/").dispatch().await.into_string().await.unwrap();
+    let body = client
+        .get("/")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
     assert_eq!(body, "<h1>pre-rendered</h1>");
 }

@@ -17,37 +17,71 @@ fn split(datagram: &str) -> Vec<&str> {
 #[test]
 fn start_reload_failed_reload_and_stop_send_the_protocol() {
     let mut demo = Demo::start(&demo_config("enabled = false"), true, &[]);
-    assert_eq!(demo.next_notification(WAIT).unwrap(), "READY=1\nSTATUS=serving\n");
+    assert_eq!(
+        demo.next_notification(WAIT).unwrap(),
+        "READY=1\nSTATUS=serving\n"
+    );
     assert_eq!(demo.request("GET", "/", &[]).unwrap().0, 200);
 
     demo.write_config(&demo_config("enabled = true\nmessage = \"Upgrading\""));
     demo.signal(Signal::SIGHUP);
     let reloading = demo.next_notification(WAIT).unwrap();
     let lines = split(&reloading);
-    assert_eq!(lines.len(), 2, "RELOADING=1 and MONOTONIC_USEC= in one datagram: {reloading:?}");
+    assert_eq!(
+        lines.len(),
+        2,
+        "RELOADING=1 and MONOTONIC_USEC= in one datagram: {reloading:?}"
+    );
     assert_eq!(lines[0], "RELOADING=1");
-    let usec: u64 = lines[1].strip_prefix("MONOTONIC_USEC=").unwrap().parse().unwrap();
+    let usec: u64 = lines[1]
+        .strip_prefix("MONOTONIC_USEC=")
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(usec > 0 && usec <= rocket_maintenance::monotonic_usec());
     let ready = demo.next_notification(WAIT).unwrap();
-    assert!(ready.starts_with("READY=1\nSTATUS=maintenance on since "), "{ready:?}");
+    assert!(
+        ready.starts_with("READY=1\nSTATUS=maintenance on since "),
+        "{ready:?}"
+    );
     assert!(ready.ends_with(": Upgrading\n"), "{ready:?}");
     assert_eq!(demo.request("GET", "/", &[]).unwrap().0, 503);
 
     demo.write_config(&demo_config("enabled = true\nstatus = 200"));
     demo.signal(Signal::SIGHUP);
-    assert!(demo.next_notification(WAIT).unwrap().starts_with("RELOADING=1\nMONOTONIC_USEC="));
+    assert!(demo
+        .next_notification(WAIT)
+        .unwrap()
+        .starts_with("RELOADING=1\nMONOTONIC_USEC="));
     let failed = demo.next_notification(WAIT).unwrap();
-    assert!(failed.starts_with("READY=1\nSTATUS=reload failed: "), "{failed:?}");
-    assert!(failed.contains("maintenance.status"), "names the key: {failed:?}");
-    assert!(failed.contains("still maintenance on"), "says what is kept: {failed:?}");
+    assert!(
+        failed.starts_with("READY=1\nSTATUS=reload failed: "),
+        "{failed:?}"
+    );
+    assert!(
+        failed.contains("maintenance.status"),
+        "names the key: {failed:?}"
+    );
+    assert!(
+        failed.contains("still maintenance on"),
+        "says what is kept: {failed:?}"
+    );
     assert_eq!(split(&failed).len(), 2, "STATUS= is one line: {failed:?}");
-    assert_eq!(demo.request("GET", "/", &[]).unwrap().0, 503, "old state kept");
+    assert_eq!(
+        demo.request("GET", "/", &[]).unwrap().0,
+        503,
+        "old state kept"
+    );
 
     demo.signal(Signal::SIGTERM);
     assert_eq!(demo.next_notification(WAIT).unwrap(), "STOPPING=1\n");
     let status = demo.child.wait().unwrap();
     assert!(status.success(), "clean exit: {status}");
-    let live = demo.dir.path().join("run").join(format!("{}.json", demo.pid()));
+    let live = demo
+        .dir
+        .path()
+        .join("run")
+        .join(format!("{}.json", demo.pid()));
     assert!(!live.exists(), "live state removed at shutdown");
 }
 
@@ -65,7 +99,11 @@ fn status_text_cannot_inject_lines() {
 
 #[test]
 fn watchdog_pings_at_half_the_period() {
-    let demo = Demo::start(&demo_config("enabled = false"), true, &[("WATCHDOG_USEC", "400000")]);
+    let demo = Demo::start(
+        &demo_config("enabled = false"),
+        true,
+        &[("WATCHDOG_USEC", "400000")],
+    );
     let mut pings = 0;
     let start = std::time::Instant::now();
     while start.elapsed() < Duration::from_millis(1100) {
@@ -75,7 +113,10 @@ fn watchdog_pings_at_half_the_period() {
             }
         }
     }
-    assert!((3..=8).contains(&pings), "about one ping per 200 ms, got {pings}");
+    assert!(
+        (3..=8).contains(&pings),
+        "about one ping per 200 ms, got {pings}"
+    );
 }
 
 #[test]

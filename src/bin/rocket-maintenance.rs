@@ -233,7 +233,10 @@ fn run(cli: Cli) -> Result<(), Error> {
                 }
                 if let Some(service) = r.service {
                     let live = service.reload_and_wait(a.timeout)?;
-                    println!("scheduled; live generation {}: {}", live.generation, live.status);
+                    println!(
+                        "scheduled; live generation {}: {}",
+                        live.generation, live.status
+                    );
                 }
             } else {
                 switch(&a.at, change, a.timeout, true)?;
@@ -273,9 +276,10 @@ fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Reload(a) => {
-            let service = a.service.service().ok_or_else(|| {
-                Error::Other("reload needs --pid PID or --unit UNIT".into())
-            })?;
+            let service = a
+                .service
+                .service()
+                .ok_or_else(|| Error::Other("reload needs --pid PID or --unit UNIT".into()))?;
             let live = service.reload_and_wait(a.timeout)?;
             println!("reloaded: generation {}: {}", live.generation, live.status);
             Ok(())
@@ -294,10 +298,21 @@ fn print_status(conf: &Configured, r: &Resolved) {
             "window: {} to {}{}",
             conf.starts_at.as_deref().unwrap_or("-"),
             conf.ends_at.as_deref().unwrap_or("-"),
-            if conf.window_active { " (active now)" } else { "" }
+            if conf.window_active {
+                " (active now)"
+            } else {
+                ""
+            }
         );
     }
-    println!("bypass secret: {}", if conf.has_bypass_secret { "set" } else { "none" });
+    println!(
+        "bypass secret: {}",
+        if conf.has_bypass_secret {
+            "set"
+        } else {
+            "none"
+        }
+    );
     if let Some(live) = &r.live {
         println!(
             "live: {} (pid {}, generation {}, profile {}): {}",

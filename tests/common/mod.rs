@@ -96,7 +96,12 @@ impl Demo {
 
     /// Like `start`; with `hup_early`, sends `SIGHUP`s as soon as Rocket prints its
     /// configuration (the fairing exists, ignite has begun, liftoff has not happened).
-    pub fn start_hupping(config: &str, with_notify: bool, env: &[(&str, &str)], hup_early: bool) -> Demo {
+    pub fn start_hupping(
+        config: &str,
+        with_notify: bool,
+        env: &[(&str, &str)],
+        hup_early: bool,
+    ) -> Demo {
         use std::io::BufRead;
         let dir = tempfile::tempdir().unwrap();
         let templates = dir.path().join("templates");
@@ -135,7 +140,10 @@ impl Demo {
         ] {
             let tx = tx.clone();
             std::thread::spawn(move || {
-                for line in std::io::BufReader::new(stream).lines().map_while(Result::ok) {
+                for line in std::io::BufReader::new(stream)
+                    .lines()
+                    .map_while(Result::ok)
+                {
                     let _ = tx.send(line);
                 }
             });
@@ -157,7 +165,10 @@ impl Demo {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         let mut seen = Vec::new();
         while std::time::Instant::now() < deadline {
-            if let Ok(line) = self.stdout_lines.recv_timeout(std::time::Duration::from_millis(100)) {
+            if let Ok(line) = self
+                .stdout_lines
+                .recv_timeout(std::time::Duration::from_millis(100))
+            {
                 if hup_early && line.contains("Configured for") {
                     hup_early = false;
                     for _ in 0..5 {
@@ -209,13 +220,23 @@ impl Demo {
     }
 
     /// A request over a fresh loopback connection: (status, body).
-    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> std::io::Result<(u16, String)> {
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> std::io::Result<(u16, String)> {
         http(self.port, method, path, headers)
     }
 }
 
 /// One HTTP/1.1 request over a fresh loopback connection: (status, headers + body as text).
-pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> std::io::Result<(u16, String)> {
+pub fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<(u16, String)> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;

@@ -338,10 +338,23 @@ impl Engine {
 
     /// The `STATUS=` line for a state and the last reload error.
     pub fn status_line(&self, state: &State, error: Option<&str>) -> String {
-        match error {
-            Some(e) => format!("reload failed: {e}; still {}", state.summary()),
-            None => state.summary(),
-        }
+        let Some(error) = error else {
+            return state.summary();
+        };
+        // One line of at most STATUS_MAX_CHARS that keeps both halves: the error cut to fit,
+        // then what is still in force.
+        let still: String = format!("; still {}", state.summary())
+            .chars()
+            .take(notify::STATUS_MAX_CHARS / 2)
+            .collect();
+        let room = notify::STATUS_MAX_CHARS - "reload failed: ".len() - still.chars().count();
+        let error = error.split_whitespace().collect::<Vec<_>>().join(" ");
+        let error: String = if error.chars().count() > room {
+            error.chars().take(room - 1).chain(['…']).collect()
+        } else {
+            error
+        };
+        format!("reload failed: {error}{still}")
     }
 
     /// The status line as it stands.

@@ -148,6 +148,8 @@ mod settings;
 mod signals;
 mod state;
 
+#[doc(hidden)]
+pub mod internals;
 pub mod live_file;
 pub mod operator;
 

@@ -19,7 +19,7 @@ use crate::notify;
 use crate::page::{HandlebarsHook, Renderer};
 use crate::policy::Policy;
 use crate::settings::{format_time, Settings};
-use crate::state::{Loaded, MaintenanceStatus, State};
+use crate::state::{Loaded, MaintenanceStatus, Overlay, State};
 
 /// Where the figment comes from at each reload.
 #[derive(Clone)]
@@ -63,7 +63,10 @@ fn template_dir(figment: &Figment) -> PathBuf {
 /// Loads and validates everything a state needs from one figment (profile already selected).
 pub(crate) fn load(figment: &Figment, hook: Option<&HandlebarsHook>) -> Result<Loaded, Error> {
     let settings = Settings::from_figment(figment)?;
-    let policy = Policy::compile(settings).map_err(|e| e.located(figment))?;
+    let policy = Policy::compile(settings.clone()).map_err(|e| e.located(figment))?;
+    #[cfg(feature = "fleet")]
+    let fleet =
+        crate::fleet::FleetConfig::from_settings(&settings).map_err(|e| e.located(figment))?;
     let template_dir = template_dir(figment);
     let renderer = Renderer::new(policy.template.as_deref(), &template_dir, hook)
         .map_err(|e| e.located(figment))?;
@@ -72,7 +75,10 @@ pub(crate) fn load(figment: &Figment, hook: Option<&HandlebarsHook>) -> Result<L
         .render(&policy, SystemTime::now())
         .map_err(|e| e.located(figment))?;
     Ok(Loaded {
+        settings,
         policy,
+        #[cfg(feature = "fleet")]
+        fleet,
         renderer,
         config_path: config_file(figment),
         template_dir,
@@ -91,6 +97,10 @@ pub(crate) enum Trigger {
 /// Reload history and the writer of the live-state file; held while a change is applied.
 struct Journal {
     attempts: Vec<ReloadAttempt>,
+    /// The fleet record in force, kept across reloads.
+    overlay: Option<Arc<Overlay>>,
+    /// Why the fleet store cannot be read, while it cannot.
+    fleet_error: Option<String>,
     last_error: Option<String>,
     live_path: PathBuf,
     live_file_failed: bool,
@@ -105,8 +115,9 @@ pub(crate) struct Engine {
     hook: Option<HandlebarsHook>,
     on_change: Vec<ChangeHook>,
     journal: Mutex<Journal>,
-    /// Woken on every change, so the window scheduler re-plans.
-    pub changed: Arc<rocket::tokio::sync::Notify>,
+    /// The generation in force, published on every change (the window scheduler and the fleet
+    /// task re-plan on it).
+    changed: rocket::tokio::sync::watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -134,7 +145,7 @@ impl Engine {
         on_change: Vec<ChangeHook>,
     ) -> Result<Engine, Error> {
         let loaded = load(figment, hook.as_ref())?;
-        let state = State::build(Arc::new(loaded), SystemTime::now(), 1, None)?;
+        let state = State::build(Arc::new(loaded), None, SystemTime::now(), 1, None)?;
         let config_path = state
             .loaded
             .config_path
@@ -150,11 +161,13 @@ impl Engine {
             on_change,
             journal: Mutex::new(Journal {
                 attempts: Vec::new(),
+                overlay: None,
+                fleet_error: None,
                 last_error: None,
                 live_path,
                 live_file_failed: false,
             }),
-            changed: Arc::new(rocket::tokio::sync::Notify::new()),
+            changed: rocket::tokio::sync::watch::Sender::new(1),
         };
         engine.write_live_file(&mut engine.lock());
         Ok(engine)
@@ -162,6 +175,99 @@ impl Engine {
 
     fn lock(&self) -> MutexGuard<'_, Journal> {
         self.journal.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A receiver that sees every change of state.
+    pub fn subscribe(&self) -> rocket::tokio::sync::watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    /// Applies a fleet record (or its absence) over the file's settings. Returns whether the
+    /// state changed. Not a reload: no `RELOADING=1`.
+    #[cfg_attr(not(feature = "fleet"), allow(dead_code))]
+    pub fn apply_overlay(&self, overlay: Option<Arc<Overlay>>) -> bool {
+        let mut journal = self.lock();
+        let same = match (&journal.overlay, &overlay) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.identity == b.identity,
+            _ => false,
+        };
+        if same {
+            return false;
+        }
+        let old = self.current();
+        match State::build(
+            old.loaded.clone(),
+            overlay.clone(),
+            SystemTime::now(),
+            old.generation + 1,
+            Some(&old),
+        ) {
+            Ok(state) => {
+                journal.overlay = overlay;
+                let new = Arc::new(state);
+                self.live.store(new.clone());
+                match &new.overlay {
+                    Some(o) => tracing::info!(
+                        "maintenance: fleet record generation {}: {} (generation {})",
+                        o.generation,
+                        new.summary(),
+                        new.generation
+                    ),
+                    None => tracing::info!(
+                        "maintenance: no fleet record, the file decides: {} (generation {})",
+                        new.summary(),
+                        new.generation
+                    ),
+                }
+                self.write_live_file(&mut journal);
+                notify::status(&self.status_of(&new, &journal));
+                drop(journal);
+                self.announce(old, new);
+                true
+            }
+            Err(e) => {
+                drop(journal);
+                self.fleet_failed(format!("cannot apply the fleet record: {e}"));
+                false
+            }
+        }
+    }
+
+    /// The store failed: keep the state; say so once in the log, and in `STATUS=` and the live
+    /// state while it lasts.
+    #[cfg_attr(not(feature = "fleet"), allow(dead_code))]
+    pub fn fleet_failed(&self, error: String) {
+        let mut journal = self.lock();
+        // Once per outage: the log line, STATUS= and the live state. Later errors of the same
+        // outage (which change wording as reconnects fail differently) stay quiet.
+        if journal.fleet_error.is_none() {
+            tracing::warn!(
+                "maintenance: {error}; keeping the current state until the store answers"
+            );
+            journal.fleet_error = Some(error);
+            self.write_live_file(&mut journal);
+            notify::status(&self.status_of(&self.current(), &journal));
+        }
+    }
+
+    /// The store answered again.
+    #[cfg_attr(not(feature = "fleet"), allow(dead_code))]
+    pub fn fleet_reachable(&self) {
+        let mut journal = self.lock();
+        if journal.fleet_error.take().is_some() {
+            tracing::info!("maintenance: the fleet store answers again");
+            self.write_live_file(&mut journal);
+            notify::status(&self.status_of(&self.current(), &journal));
+        }
+    }
+
+    fn status_of(&self, state: &State, journal: &Journal) -> String {
+        let line = self.status_line(state, journal.last_error.as_deref());
+        match &journal.fleet_error {
+            Some(e) => format!("{line}; fleet store failing, state kept: {e}"),
+            None => line,
+        }
     }
 
     /// The state in force now.
@@ -249,6 +355,7 @@ impl Engine {
             let loaded = load(&figment, self.hook.as_ref())?;
             State::build(
                 Arc::new(loaded),
+                journal.overlay.clone(),
                 SystemTime::now(),
                 old.generation + 1,
                 Some(&old),
@@ -292,7 +399,7 @@ impl Engine {
         let excess = journal.attempts.len().saturating_sub(KEPT_ATTEMPTS);
         journal.attempts.drain(..excess);
         self.write_live_file(&mut journal);
-        notify::ready(&self.status_line(&current, journal.last_error.as_deref()));
+        notify::ready(&self.status_of(&current, &journal));
         drop(journal);
         match outcome {
             Ok((old, new)) => {
@@ -309,7 +416,13 @@ impl Engine {
         let mut journal = self.lock();
         let old = self.current();
         let now = SystemTime::now();
-        match State::build(old.loaded.clone(), now, old.generation + 1, Some(&old)) {
+        match State::build(
+            old.loaded.clone(),
+            journal.overlay.clone(),
+            now,
+            old.generation + 1,
+            Some(&old),
+        ) {
             Ok(state) => {
                 let new = Arc::new(state);
                 self.live.store(new.clone());
@@ -319,7 +432,7 @@ impl Engine {
                     new.generation
                 );
                 self.write_live_file(&mut journal);
-                notify::status(&self.status_line(&new, journal.last_error.as_deref()));
+                notify::status(&self.status_of(&new, &journal));
                 drop(journal);
                 self.announce(old, new);
             }
@@ -329,7 +442,7 @@ impl Engine {
 
     /// `on_change` callbacks and the scheduler's wake-up, outside the lock.
     fn announce(&self, old: Arc<State>, new: Arc<State>) {
-        self.changed.notify_one();
+        self.changed.send_replace(new.generation);
         let (old, new) = (MaintenanceStatus(old), MaintenanceStatus(new));
         for hook in &self.on_change {
             hook(&old, &new);
@@ -360,7 +473,7 @@ impl Engine {
     /// The status line as it stands.
     pub fn current_status_line(&self) -> String {
         let journal = self.lock();
-        self.status_line(&self.current(), journal.last_error.as_deref())
+        self.status_of(&self.current(), &journal)
     }
 
     fn write_live_file(&self, journal: &mut Journal) {
@@ -379,10 +492,10 @@ impl Engine {
             config_path: self.config_path.clone(),
             profile: self.profile.to_string(),
             template_dir: state.loaded.template_dir.clone(),
-            status: notify::sanitize_status(
-                &self.status_line(&state, journal.last_error.as_deref()),
-            ),
+            status: notify::sanitize_status(&self.status_of(&state, journal)),
             last_error: journal.last_error.clone(),
+            fleet_generation: state.overlay.as_ref().map(|o| o.generation),
+            fleet_error: journal.fleet_error.clone(),
             reloads: journal.attempts.clone(),
         };
         match live.write(&journal.live_path) {

@@ -502,6 +502,9 @@ impl Fairing for Maintenance {
             }
         };
         let rocket = self.mount_routes(rocket, &plan);
+        // Fleet: read the record before the first request is served.
+        #[cfg(feature = "fleet")]
+        crate::fleet::initial(&engine).await;
         let _ = self.engine.set(engine.clone());
         Ok(rocket.manage(MaintenanceHandle { engine }))
     }
@@ -537,6 +540,8 @@ impl Fairing for Maintenance {
         }
         crate::schedule::spawn_window_scheduler(Arc::downgrade(engine));
         crate::schedule::spawn_watchdog();
+        #[cfg(feature = "fleet")]
+        crate::fleet::spawn(Arc::downgrade(engine));
         if pending {
             let engine = engine.clone();
             rocket::tokio::task::spawn_blocking(move || {
@@ -601,6 +606,8 @@ impl Fairing for Maintenance {
         notify::stopping();
         if let Some(engine) = self.engine.get() {
             engine.remove_live_file();
+            #[cfg(feature = "fleet")]
+            crate::fleet::shutdown(engine).await;
         }
     }
 }

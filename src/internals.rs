@@ -73,7 +73,12 @@ impl CompiledPolicy {
 
 /// The client address given the peer, `X-Forwarded-For` values, `X-Real-IP` and trusted
 /// proxies (each an IP or CIDR; unparsable ones are skipped).
-pub fn client_ip(peer: IpAddr, forwarded_for: &[&str], real_ip: Option<&str>, trusted: &[&str]) -> IpAddr {
+pub fn client_ip(
+    peer: IpAddr,
+    forwarded_for: &[&str],
+    real_ip: Option<&str>,
+    trusted: &[&str],
+) -> IpAddr {
     let trusted = NetworkSet::new(trusted.iter().filter_map(|t| parse_network(t).ok()));
     crate::client_ip::client_ip(peer, forwarded_for.iter().copied(), real_ip, &trusted)
 }

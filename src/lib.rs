@@ -136,6 +136,8 @@ mod client_ip;
 mod engine;
 mod error;
 mod fairing;
+#[cfg(feature = "fleet")]
+pub mod fleet;
 mod guards;
 mod handle;
 mod negotiate;

@@ -59,6 +59,12 @@ pub struct LiveState {
     pub last_error: Option<String>,
     /// The most recent reload attempts, oldest first.
     pub reloads: Vec<ReloadAttempt>,
+    /// The fleet record generation applied (`fleet` feature).
+    #[serde(default)]
+    pub fleet_generation: Option<u64>,
+    /// Why the fleet store cannot be read, while it cannot.
+    #[serde(default)]
+    pub fleet_error: Option<String>,
 }
 
 /// The directory the live state of this process goes in.

@@ -42,6 +42,8 @@ pub enum Why {
     File,
     /// The scheduled window `starts_at <= now < ends_at` is active.
     Window,
+    /// The fleet record is on (and the file is off).
+    Fleet,
 }
 
 /// The settings, compiled.
@@ -105,7 +107,7 @@ impl Policy {
     /// Validates and compiles settings. Errors name the key but not yet the file: callers add it
     /// with [`Error::located`].
     pub fn compile(s: Settings) -> Result<Policy, Error> {
-        if s.fleet.is_some() {
+        if cfg!(not(feature = "fleet")) && s.fleet.is_some() {
             return Err(Error::setting(
                 "fleet",
                 None,
@@ -732,6 +734,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(not(feature = "fleet"))]
     fn fleet_table_is_refused_without_the_feature() {
         let err = compile_err("[maintenance.fleet]\nstore = \"redis://127.0.0.1\"");
         assert!(

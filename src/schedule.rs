@@ -12,16 +12,18 @@ use crate::notify;
 /// and no request needed to notice. Re-plans whenever the state changes.
 pub(crate) fn spawn_window_scheduler(engine: Weak<Engine>) {
     tokio::spawn(async move {
+        let Some(mut changed) = engine.upgrade().map(|e| e.subscribe()) else {
+            return;
+        };
         loop {
             let Some(strong) = engine.upgrade() else {
                 return;
             };
-            let next = strong.current().policy().next_edge(SystemTime::now());
+            // Mark the current generation seen before planning, so no change is missed.
+            changed.borrow_and_update();
+            let next = strong.current().next_edge(SystemTime::now());
             let wait = next.map(|t| t.duration_since(SystemTime::now()).unwrap_or_default());
-            let notify = strong.changed.clone();
             drop(strong);
-            let changed = notify.notified();
-            tokio::pin!(changed);
             match wait {
                 Some(wait) => {
                     tokio::select! {
@@ -31,10 +33,14 @@ pub(crate) fn spawn_window_scheduler(engine: Weak<Engine>) {
                                 let _ = tokio::task::spawn_blocking(move || engine.tick()).await;
                             }
                         }
-                        _ = &mut changed => {}
+                        result = changed.changed() => if result.is_err() { return },
                     }
                 }
-                None => changed.await,
+                None => {
+                    if changed.changed().await.is_err() {
+                        return;
+                    }
+                }
             }
         }
     });

@@ -18,10 +18,28 @@ use crate::settings::{format_time, RetryAfter};
 /// they came from.
 #[derive(Debug)]
 pub(crate) struct Loaded {
+    /// The settings as written, for overlaying a fleet record's switch keys.
+    #[cfg_attr(not(feature = "fleet"), allow(dead_code))]
+    pub settings: crate::settings::Settings,
     pub policy: Policy,
+    /// The `[maintenance.fleet]` table, compiled.
+    #[cfg(feature = "fleet")]
+    pub fleet: Option<crate::fleet::FleetConfig>,
     pub renderer: Renderer,
     pub config_path: Option<PathBuf>,
     pub template_dir: PathBuf,
+}
+
+/// A fleet record's switch keys laid over the file's settings, compiled.
+#[derive(Debug)]
+pub(crate) struct Overlay {
+    /// The record's generation in the store.
+    pub generation: u64,
+    /// The whole record as read, to tell two records apart: a store restarted without
+    /// persistence counts generations from 1 again.
+    pub identity: String,
+    /// The file's settings with the record's switch keys.
+    pub policy: Policy,
 }
 
 /// One immutable state of maintenance.
@@ -29,6 +47,10 @@ pub(crate) struct Loaded {
 pub(crate) struct State {
     pub generation: u64,
     pub loaded: Arc<Loaded>,
+    /// The fleet record in force, if any.
+    pub overlay: Option<Arc<Overlay>>,
+    /// Whether the record's switch keys decide (the file is off and the record is on).
+    pub from_overlay: bool,
     pub active: Option<Why>,
     /// When maintenance turned on (as this process saw it), while it is on.
     pub since: Option<SystemTime>,
@@ -37,31 +59,59 @@ pub(crate) struct State {
 
 impl State {
     /// Builds the state for `loaded` at `now`, continuing `previous` (its `since`).
+    ///
+    /// Precedence: the file's switch keys apply when the file is on (by `enabled` or its window);
+    /// else the fleet record's when the record is on; else the file's.
     pub fn build(
         loaded: Arc<Loaded>,
+        overlay: Option<Arc<Overlay>>,
         now: SystemTime,
         generation: u64,
         previous: Option<&State>,
     ) -> Result<State, Error> {
-        let active = loaded.policy.active_at(now);
-        let pages = loaded.renderer.render(&loaded.policy, now)?;
+        let file_on = loaded.policy.active_at(now);
+        let fleet_on = overlay.as_ref().and_then(|o| o.policy.active_at(now));
+        let (from_overlay, active) = match (file_on, fleet_on) {
+            (Some(why), _) => (false, Some(why)),
+            (None, Some(_)) => (true, Some(Why::Fleet)),
+            (None, None) => (false, None),
+        };
+        let policy = match (&overlay, from_overlay) {
+            (Some(o), true) => &o.policy,
+            _ => &loaded.policy,
+        };
+        let pages = loaded.renderer.render(policy, now)?;
         let since = match (active, previous.and_then(|p| p.since)) {
             (None, _) => None,
             (Some(_), Some(since)) => Some(since),
-            (Some(Why::Window), None) => loaded.policy.starts_at.or(Some(now)),
-            (Some(Why::File), None) => Some(now),
+            (Some(Why::Window), None) => policy.starts_at.or(Some(now)),
+            (Some(_), None) => Some(now),
         };
         Ok(State {
             generation,
             loaded,
+            overlay,
+            from_overlay,
             active,
             since,
             pages,
         })
     }
 
+    /// The policy in force: the file's, or the file's with the fleet record's switch keys.
     pub fn policy(&self) -> &Policy {
-        &self.loaded.policy
+        match (&self.overlay, self.from_overlay) {
+            (Some(o), true) => &o.policy,
+            _ => &self.loaded.policy,
+        }
+    }
+
+    /// The next instant at which this state changes by itself (a window edge of the file or of
+    /// the record, a `retry_after` time passing).
+    pub fn next_edge(&self, now: SystemTime) -> Option<SystemTime> {
+        let file = self.loaded.policy.next_edge(now);
+        let fleet = self.overlay.as_ref().and_then(|o| o.policy.next_edge(now));
+        file.into_iter().chain(fleet).min()
     }
 
     /// The one-line summary systemd shows as the unit's status (before sanitising).
@@ -125,11 +175,13 @@ impl MaintenanceStatus {
         self.0.policy().read_only
     }
 
-    /// Why maintenance is on: `"file"` (`enabled = true`) or `"window"`; `None` when off.
+    /// Why maintenance is on: `"file"` (`enabled = true`), `"window"` (a scheduled window), or
+    /// `"fleet"` (the fleet record); `None` when off.
     pub fn reason(&self) -> Option<&'static str> {
         self.0.active.map(|w| match w {
             Why::File => "file",
             Why::Window => "window",
+            Why::Fleet => "fleet",
         })
     }
 

@@ -42,6 +42,28 @@ struct Where {
     service: ServiceArgs,
 }
 
+/// The fleet store (cargo feature `fleet`): with --store, `on`/`off`/`status` act on every
+/// instance through the store instead of a file.
+#[derive(Args, Default)]
+struct FleetArgs {
+    /// The store: redis://host:6379/0, rediss://…, redis+unix:///path (never a password).
+    #[cfg(feature = "fleet")]
+    #[arg(long, requires = "namespace")]
+    store: Option<String>,
+    /// The namespace the app's instances use.
+    #[cfg(feature = "fleet")]
+    #[arg(long)]
+    namespace: Option<String>,
+    /// A file holding the store password (a trailing newline is stripped).
+    #[cfg(feature = "fleet")]
+    #[arg(long)]
+    password_file: Option<PathBuf>,
+    /// Write the record and return, without waiting for the instances.
+    #[cfg(feature = "fleet")]
+    #[arg(long)]
+    no_wait: bool,
+}
+
 #[derive(Args)]
 #[group(multiple = false)]
 struct ServiceArgs {
@@ -57,6 +79,8 @@ struct ServiceArgs {
 struct OnArgs {
     #[command(flatten)]
     at: Where,
+    #[command(flatten)]
+    fleet: FleetArgs,
     /// The message shown on the page.
     #[arg(long)]
     message: Option<String>,
@@ -93,6 +117,8 @@ struct OnArgs {
 struct OffArgs {
     #[command(flatten)]
     at: Where,
+    #[command(flatten)]
+    fleet: FleetArgs,
     /// Bound every wait.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     timeout: Duration,
@@ -102,6 +128,8 @@ struct OffArgs {
 struct StatusArgs {
     #[command(flatten)]
     at: Where,
+    #[command(flatten)]
+    fleet: FleetArgs,
     /// Print JSON: `{"configured": …, "live": …}`.
     #[arg(long)]
     json: bool,
@@ -199,8 +227,126 @@ fn on_off(on: bool) -> &'static str {
     }
 }
 
+#[cfg(feature = "fleet")]
+mod fleet_cli {
+    use super::*;
+    use rocket_maintenance::fleet::{self, FleetConfig, Switch};
+
+    fn runtime() -> Result<rocket::tokio::runtime::Runtime, Error> {
+        rocket::tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::io("starting a runtime", e))
+    }
+
+    fn config(f: &FleetArgs) -> Result<Option<FleetConfig>, Error> {
+        let (Some(store), Some(namespace)) = (&f.store, &f.namespace) else {
+            return Ok(None);
+        };
+        FleetConfig::new(
+            store,
+            namespace,
+            f.password_file.as_deref(),
+            fleet::DEFAULT_POLL,
+            fleet::DEFAULT_TIMEOUT,
+        )
+        .map(Some)
+    }
+
+    fn who() -> String {
+        let user = std::env::var("SUDO_USER")
+            .or_else(|_| std::env::var("USER"))
+            .unwrap_or_else(|_| "unknown".into());
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        format!("{user}@{}", host.trim())
+    }
+
+    /// `on`/`off` through the store; `None` when no --store was given.
+    pub fn switch(f: &FleetArgs, switch: Switch, timeout: Duration) -> Result<Option<()>, Error> {
+        let Some(config) = config(f)? else {
+            return Ok(None);
+        };
+        let wait = (!f.no_wait).then_some(timeout);
+        let on = switch.is_on()?;
+        let report = runtime()?.block_on(fleet::switch(&config, &switch, &who(), wait))?;
+        println!(
+            "maintenance: {} (fleet `{}`, generation {}{})",
+            on_off(on),
+            config.namespace,
+            report.generation,
+            if wait.is_some() {
+                format!(
+                    ", applied by {} instance(s) in {} ms",
+                    report.applied.len(),
+                    report.took.as_millis()
+                )
+            } else {
+                ", not waiting".into()
+            }
+        );
+        Ok(Some(()))
+    }
+
+    /// `status` through the store.
+    pub fn status(f: &FleetArgs, json: bool) -> Result<Option<()>, Error> {
+        let Some(config) = config(f)? else {
+            return Ok(None);
+        };
+        let (record, instances) = runtime()?.block_on(fleet::status(&config))?;
+        let on = match &record {
+            Some(r) => r.switch.is_on()?,
+            None => false,
+        };
+        if json {
+            let doc = serde_json::json!({ "on": on, "record": record, "instances": instances });
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            return Ok(Some(()));
+        }
+        println!("maintenance: {}", on_off(on));
+        match &record {
+            Some(r) => println!(
+                "record: generation {}, set by {} at {}: {}",
+                r.generation,
+                r.set_by,
+                r.set_at,
+                serde_json::to_string(&r.switch).unwrap_or_default()
+            ),
+            None => println!("record: none (each instance's file decides)"),
+        }
+        println!("instances: {}", instances.len());
+        for (id, beat) in instances {
+            println!(
+                "  {id}: generation {}, maintenance {}",
+                beat.generation,
+                on_off(beat.on)
+            );
+        }
+        Ok(Some(()))
+    }
+}
+
 fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
+        #[cfg(feature = "fleet")]
+        Command::On(a) if a.fleet.store.is_some() => {
+            let switch = rocket_maintenance::fleet::Switch {
+                enabled: a.starts_at.is_none(),
+                message: a.message,
+                retry_after: a.retry_after,
+                read_only: a.read_only,
+                starts_at: a.starts_at,
+                ends_at: a.ends_at,
+            };
+            fleet_cli::switch(&a.fleet, switch, a.timeout).map(|_| ())
+        }
+        #[cfg(feature = "fleet")]
+        Command::Off(a) if a.fleet.store.is_some() => {
+            fleet_cli::switch(&a.fleet, Default::default(), a.timeout).map(|_| ())
+        }
+        #[cfg(feature = "fleet")]
+        Command::Status(a) if a.fleet.store.is_some() => {
+            fleet_cli::status(&a.fleet, a.json).map(|_| ())
+        }
         Command::On(a) => {
             let secret = a
                 .with_secret

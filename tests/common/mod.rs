@@ -263,3 +263,111 @@ impl Drop for Demo {
         let _ = self.child.wait();
     }
 }
+
+/// A real `redis-server` for the fleet tests, on a unix socket and (when asked) a loopback
+/// port, with nothing persisted.
+pub struct Redis {
+    pub child: std::process::Child,
+    pub dir: tempfile::TempDir,
+    pub port: Option<u16>,
+}
+
+impl Redis {
+    pub fn start(tcp: bool) -> Redis {
+        let dir = tempfile::tempdir().unwrap();
+        Redis::start_in(dir, tcp.then(free_port))
+    }
+
+    /// Starts on the same socket (and port) again, empty: a store restarted without persistence.
+    pub fn restart(&mut self) {
+        self.stop();
+        let fresh = Redis::spawn(self.dir.path(), self.port);
+        self.child = fresh;
+        self.wait_ready();
+    }
+
+    fn start_in(dir: tempfile::TempDir, port: Option<u16>) -> Redis {
+        let child = Redis::spawn(dir.path(), port);
+        let r = Redis { child, dir, port };
+        r.wait_ready();
+        r
+    }
+
+    fn spawn(dir: &std::path::Path, port: Option<u16>) -> std::process::Child {
+        let sock = dir.join("redis.sock");
+        let _ = std::fs::remove_file(&sock);
+        std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.unwrap_or(0).to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
+            .args([
+                "--unixsocket",
+                sock.to_str().unwrap(),
+                "--unixsocketperm",
+                "700",
+            ])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                dir.to_str().unwrap(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server (Debian package redis-server; .ci/run installs it)")
+    }
+
+    fn wait_ready(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self.cli(&["PING"]).trim() != "PONG" {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "redis-server does not answer"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!(
+            "redis+unix://{}",
+            self.dir.path().join("redis.sock").display()
+        )
+    }
+
+    /// `redis-cli` over the socket; returns stdout.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("redis-cli")
+            .arg("-s")
+            .arg(self.dir.path().join("redis.sock"))
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A free loopback port (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -204,26 +204,12 @@ impl Engine {
             Some(&old),
         ) {
             Ok(state) => {
+                let what = match &overlay {
+                    Some(o) => format!("fleet record generation {}: ", o.generation),
+                    None => "no fleet record, the file decides: ".to_string(),
+                };
                 journal.overlay = overlay;
-                let new = Arc::new(state);
-                self.live.store(new.clone());
-                match &new.overlay {
-                    Some(o) => tracing::info!(
-                        "maintenance: fleet record generation {}: {} (generation {})",
-                        o.generation,
-                        new.summary(),
-                        new.generation
-                    ),
-                    None => tracing::info!(
-                        "maintenance: no fleet record, the file decides: {} (generation {})",
-                        new.summary(),
-                        new.generation
-                    ),
-                }
-                self.write_live_file(&mut journal);
-                notify::status(&self.status_of(&new, &journal));
-                drop(journal);
-                self.announce(old, new);
+                self.swap_in(journal, old, state, &what);
                 true
             }
             Err(e) => {
@@ -413,7 +399,7 @@ impl Engine {
     /// Rebuilds the state from the same settings at a new instant (a window edge, a
     /// `retry_after` time passing). No `RELOADING=1`: nothing was re-read.
     pub fn tick(&self) {
-        let mut journal = self.lock();
+        let journal = self.lock();
         let old = self.current();
         let now = SystemTime::now();
         match State::build(
@@ -423,21 +409,31 @@ impl Engine {
             old.generation + 1,
             Some(&old),
         ) {
-            Ok(state) => {
-                let new = Arc::new(state);
-                self.live.store(new.clone());
-                tracing::info!(
-                    "maintenance: {} (generation {})",
-                    new.summary(),
-                    new.generation
-                );
-                self.write_live_file(&mut journal);
-                notify::status(&self.status_of(&new, &journal));
-                drop(journal);
-                self.announce(old, new);
-            }
+            Ok(state) => self.swap_in(journal, old, state, ""),
             Err(e) => tracing::error!("maintenance: cannot re-render the page at {now:?}: {e}"),
         }
+    }
+
+    /// Swaps a state in that did not come from a reload (a window edge, a fleet record) and
+    /// tells the world: the log, the live state, `STATUS=` (no `RELOADING=1`), `on_change`.
+    fn swap_in(
+        &self,
+        mut journal: MutexGuard<'_, Journal>,
+        old: Arc<State>,
+        state: State,
+        what: &str,
+    ) {
+        let new = Arc::new(state);
+        self.live.store(new.clone());
+        tracing::info!(
+            "maintenance: {what}{} (generation {})",
+            new.summary(),
+            new.generation
+        );
+        self.write_live_file(&mut journal);
+        notify::status(&self.status_of(&new, &journal));
+        drop(journal);
+        self.announce(old, new);
     }
 
     /// `on_change` callbacks and the scheduler's wake-up, outside the lock.

@@ -509,36 +509,25 @@ mod tests {
 
     #[test]
     fn allowed_path_passes_during_maintenance() {
-        let p = policy("[maintenance]\nenabled = true\nallow_paths = [\"/static/**\", \"/healthz\", \"/a/*/c\"]");
-        assert_eq!(
-            decide(&p, Method::Get, "/static/css/site.css", "192.0.2.1", &[]),
-            Verdict::Pass
+        let p = policy(
+            "[maintenance]\nenabled = true\nallow_paths = [\"/static/**\", \"/healthz\", \"/a/*/c\"]",
         );
-        assert_eq!(
-            decide(&p, Method::Get, "/healthz", "192.0.2.1", &[]),
-            Verdict::Pass
-        );
-        assert_eq!(
-            decide(&p, Method::Get, "//healthz", "192.0.2.1", &[]),
-            Verdict::Pass
-        );
-        assert_eq!(
-            decide(&p, Method::Get, "/%68ealthz", "192.0.2.1", &[]),
-            Verdict::Pass
-        );
-        assert_eq!(
-            decide(&p, Method::Get, "/a/b/c", "192.0.2.1", &[]),
-            Verdict::Pass
-        );
-        assert_eq!(
-            decide(&p, Method::Get, "/a/b/x/c", "192.0.2.1", &[]),
-            HOLD,
-            "* stays in a segment"
-        );
-        assert_eq!(
-            decide(&p, Method::Get, "/healthz/more", "192.0.2.1", &[]),
-            HOLD
-        );
+        let cases = [
+            ("/static/css/site.css", Verdict::Pass),
+            ("/healthz", Verdict::Pass),
+            ("//healthz", Verdict::Pass),
+            ("/%68ealthz", Verdict::Pass),
+            ("/a/b/c", Verdict::Pass),
+            ("/a/b/x/c", HOLD), // `*` stays in a segment
+            ("/healthz/more", HOLD),
+        ];
+        for (path, want) in cases {
+            assert_eq!(
+                decide(&p, Method::Get, path, "192.0.2.1", &[]),
+                want,
+                "{path}"
+            );
+        }
     }
 
     #[test]

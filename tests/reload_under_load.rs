@@ -53,7 +53,7 @@ fn reload_storm_under_load_drops_nothing() {
     }
 
     let mut latencies = Vec::new();
-    for i in 0..60 {
+    for i in 0..100 {
         let on = i % 2 == 0;
         let broken = i % 5 == 4;
         let config = if broken {
@@ -97,7 +97,7 @@ fn reload_storm_under_load_drops_nothing() {
     assert!(ok.load(Ordering::Relaxed) > 0 && unavailable.load(Ordering::Relaxed) > 0);
     latencies.sort();
     eprintln!(
-        "60 reloads under load: {} OK, {} 503; signal to READY=1 median {:?}, max {:?}",
+        "100 reloads under load: {} OK, {} 503; signal to READY=1 median {:?}, max {:?}",
         ok.load(Ordering::Relaxed),
         unavailable.load(Ordering::Relaxed),
         latencies[latencies.len() / 2],

@@ -9,9 +9,10 @@
 //! use rocket_maintenance::operator::{edit_config, Change, Service};
 //!
 //! let change = Change { enabled: Some(true), message: Some("Back at 03:00".into()), ..Change::default() };
-//! let report = edit_config("/etc/myapp/Rocket.toml".as_ref(), "default", &change)?;
+//! let timeout = Duration::from_secs(30);
+//! let report = edit_config("/etc/myapp/Rocket.toml".as_ref(), "default", &change, timeout)?;
 //! let service = Service::Pid(1234);
-//! let live = service.reload_and_wait(Duration::from_secs(30))?;
+//! let live = service.reload_and_wait(timeout)?;
 //! assert!(live.on);
 //! # Ok::<(), rocket_maintenance::Error>(())
 //! ```
@@ -239,7 +240,7 @@ fn change_entries(change: &Change) -> Vec<(&'static str, Value, bool)> {
 
 /// The lock that serialises edits: a sibling `.<name>.lock` file (a rename replaces a locked
 /// inode, so the config file itself cannot be the lock).
-fn lock_for(path: &Path) -> Result<File, Error> {
+fn lock_for(path: &Path, timeout: Duration) -> Result<File, Error> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -251,21 +252,43 @@ fn lock_for(path: &Path) -> Result<File, Error> {
         .write(true)
         .open(&lock_path)
         .map_err(|e| Error::io(format!("opening the lock {}", lock_path.display()), e))?;
-    file.lock()
-        .map_err(|e| Error::io(format!("locking {}", lock_path.display()), e))?;
-    Ok(file)
+    let deadline = Instant::now() + timeout;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::Other(format!(
+                    "{} is locked by another edit for more than {}; nothing was changed",
+                    lock_path.display(),
+                    humantime::format_duration(timeout)
+                )))
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(Error::io(format!("locking {}", lock_path.display()), e))
+            }
+        }
+    }
 }
 
 /// Edits the config file in place: sets each key of `change` in the table that decides it for
 /// `profile`, validates the result exactly as the fairing would, checks the effective settings
 /// are what was asked, and replaces the file atomically (symlinks resolved, mode and owner kept),
-/// under a lock on a sibling `.<name>.lock`. When anything fails the file stays untouched.
-pub fn edit_config(path: &Path, profile: &str, change: &Change) -> Result<EditReport, Error> {
+/// under a lock on a sibling `.<name>.lock`, waited for at most `lock_timeout`. When anything
+/// fails the file stays untouched.
+pub fn edit_config(
+    path: &Path,
+    profile: &str,
+    change: &Change,
+    lock_timeout: Duration,
+) -> Result<EditReport, Error> {
     let real = std::fs::canonicalize(path).map_err(|e| Error::ConfigFile {
         path: path.to_path_buf(),
         reason: format!("{e}; pass --config PATH"),
     })?;
-    let _lock = lock_for(&real)?;
+    let _lock = lock_for(&real, lock_timeout)?;
     let original = std::fs::read_to_string(&real)
         .map_err(|e| Error::io(format!("reading {}", real.display()), e))?;
     let meta = std::fs::metadata(&real)

@@ -337,3 +337,26 @@ fn a_killed_cli_leaves_the_file_whole() {
         );
     }
 }
+
+#[test]
+fn a_held_lock_is_waited_for_within_the_timeout_then_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Rocket.toml");
+    let before = "[default.maintenance]\nenabled = false\n";
+    std::fs::write(&path, before).unwrap();
+    let lock = std::fs::File::create(dir.path().join(".Rocket.toml.lock")).unwrap();
+    lock.lock().unwrap();
+    let start = std::time::Instant::now();
+    let out = cli(
+        &["on", "--config", path.to_str().unwrap(), "--timeout", "1s"],
+        &[],
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    assert!(text(&out).contains("locked"), "{}", text(&out));
+    assert!(start.elapsed() >= std::time::Duration::from_secs(1));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+    lock.unlock().unwrap();
+    let out = cli(&["on", "--config", path.to_str().unwrap()], &[], dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+}

@@ -187,9 +187,8 @@ fn resolve(at: &Where) -> Result<Resolved, Error> {
     })
 }
 
-fn switch(at: &Where, change: Change, timeout: Duration, want_on: bool) -> Result<(), Error> {
-    let r = resolve(at)?;
-    let report = edit_config(&r.config, &r.profile, &change)?;
+fn switch(r: Resolved, change: Change, timeout: Duration, want_on: bool) -> Result<(), Error> {
+    let report = edit_config(&r.config, &r.profile, &change, timeout)?;
     for line in &report.changes {
         println!("{}: {line}", report.path.display());
     }
@@ -373,7 +372,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             };
             let scheduled = a.starts_at.is_some();
             if scheduled {
-                let report = edit_config(&r.config, &r.profile, &change)?;
+                let report = edit_config(&r.config, &r.profile, &change, a.timeout)?;
                 for line in &report.changes {
                     println!("{}: {line}", report.path.display());
                 }
@@ -385,7 +384,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                     );
                 }
             } else {
-                switch(&a.at, change, a.timeout, true)?;
+                switch(r, change, a.timeout, true)?;
             }
             if let Some(secret) = secret {
                 println!("bypass secret (shown once): {secret}");
@@ -408,7 +407,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 remove_window: before.window_active,
                 ..Change::default()
             };
-            switch(&a.at, change, a.timeout, false)
+            switch(r, change, a.timeout, false)
         }
         Command::Status(a) => {
             let r = resolve(&a.at)?;

@@ -339,16 +339,28 @@ impl Engine {
         let old = self.current();
         let result = self.read_figment().and_then(|figment| {
             let loaded = load(&figment, self.hook.as_ref())?;
-            State::build(
+            // The record in force, laid over the new file settings; none once the fleet table
+            // is gone or names another store or namespace (the fleet task reads that one).
+            #[cfg(feature = "fleet")]
+            let same_fleet = loaded.fleet == old.loaded.fleet;
+            #[cfg(not(feature = "fleet"))]
+            let same_fleet = true;
+            let overlay = match (&journal.overlay, same_fleet) {
+                (Some(o), true) => Some(Arc::new(o.over(&loaded.settings)?)),
+                _ => None,
+            };
+            let state = State::build(
                 Arc::new(loaded),
-                journal.overlay.clone(),
+                overlay.clone(),
                 SystemTime::now(),
                 old.generation + 1,
                 Some(&old),
-            )
+            )?;
+            Ok((state, overlay))
         });
         let outcome = match result {
-            Ok(state) => {
+            Ok((state, overlay)) => {
+                journal.overlay = overlay;
                 let new = Arc::new(state);
                 self.live.store(new.clone());
                 journal.last_error = None;

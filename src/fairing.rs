@@ -44,23 +44,31 @@ pub const FAIRING_NAME: &str = "Maintenance";
 type ExemptGuard = Box<dyn for<'a> Fn(&'a Request<'_>) -> BoxFuture<'a, bool> + Send + Sync>;
 
 /// The per-request snapshot: the state the decision was made on, and the decision.
+///
+/// Whoever asks first (a guard run by an earlier fairing, or `on_request`) fixes the state; only
+/// `on_request` sets the verdict, so nothing that runs before it can make a held-back request
+/// look like one that passed.
 pub(crate) struct Snapshot {
     pub state: Arc<State>,
-    pub verdict: Verdict,
+    verdict: OnceLock<Verdict>,
     /// Set by the `ForceOn` guard: `on_response` replaces the catcher's answer.
     pub forced_on: AtomicBool,
 }
 
 impl Snapshot {
-    /// The request's snapshot; for a request the fairing did not see (it always does when
-    /// attached), the current state with a passing verdict.
+    /// The request's snapshot (taken now, from the live state, if no one took it yet).
     pub fn of<'r>(req: &'r Request<'_>) -> Option<&'r Snapshot> {
         let handle = req.rocket().state::<MaintenanceHandle>()?;
         Some(req.local_cache(|| Snapshot {
             state: handle.engine.current(),
-            verdict: Verdict::Pass,
+            verdict: OnceLock::new(),
             forced_on: AtomicBool::new(false),
         }))
+    }
+
+    /// The decision `on_request` made (a request it did not see passed).
+    pub fn verdict(&self) -> Verdict {
+        self.verdict.get().copied().unwrap_or(Verdict::Pass)
     }
 }
 
@@ -338,7 +346,7 @@ struct Gate(Box<dyn Handler>);
 #[rocket::async_trait]
 impl Handler for Gate {
     async fn handle<'r>(&self, req: &'r Request<'_>, data: Data<'r>) -> Outcome<'r> {
-        match Snapshot::of(req).map(|s| s.verdict) {
+        match Snapshot::of(req).map(Snapshot::verdict) {
             Some(Verdict::Hold { .. }) => self.0.handle(req, data).await,
             _ => Outcome::forward(data, Status::NotFound),
         }
@@ -355,7 +363,7 @@ impl Handler for Answer {
         let Some(snapshot) = Snapshot::of(req) else {
             return Outcome::forward(data, Status::NotFound);
         };
-        match snapshot.verdict {
+        match snapshot.verdict() {
             Verdict::Hold { redirect } => {
                 Outcome::Success(maintenance_response(req, &snapshot.state, redirect))
             }
@@ -554,7 +562,10 @@ impl Fairing for Maintenance {
         let Some(engine) = self.engine.get() else {
             return;
         };
-        let state = engine.current();
+        let Some(snapshot) = Snapshot::of(req) else {
+            return;
+        };
+        let state = snapshot.state.clone();
         let active = state.active.is_some();
         let facts = RequestFacts {
             method: req.method(),
@@ -574,14 +585,16 @@ impl Fairing for Maintenance {
                 }
             }
         }
-        req.local_cache(|| Snapshot {
-            state,
-            verdict,
-            forced_on: AtomicBool::new(false),
-        });
+        if let Some(snapshot) = Snapshot::of(req) {
+            let _ = snapshot.verdict.set(verdict);
+        }
+        // The secret in the bypass header never reaches the app, whatever the verdict. (Rocket
+        // can replace a header but not remove one: it is left empty.)
+        if state.policy().has_bypass_secret() && req.headers().contains(HEADER_NAME) {
+            req.replace_header(Header::new(HEADER_NAME, ""));
+        }
         match verdict {
-            Verdict::Pass => {}
-            Verdict::PassWithBypassHeader => req.replace_header(Header::new(HEADER_NAME, "")),
+            Verdict::Pass | Verdict::PassWithBypassHeader => {}
             Verdict::Login { .. } => req.set_uri(Origin::const_new(ANSWER_PREFIX, None)),
             Verdict::Hold { .. } => move_under(req, OPEN_PREFIX),
         }

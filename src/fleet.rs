@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::policy::Policy;
-use crate::settings::{format_time, RawRetryAfter, Settings};
+use crate::settings::{format_time, Settings, SwitchKeys};
 use crate::state::Overlay;
 
 /// The default re-read period.
@@ -349,17 +349,21 @@ pub struct Switch {
 }
 
 impl Switch {
-    /// The file's settings with these switch keys.
-    pub(crate) fn overlay(&self, file: &Settings) -> Settings {
-        Settings {
+    /// The switch keys, to lay over the file's settings.
+    pub(crate) fn keys(&self) -> SwitchKeys {
+        SwitchKeys {
             enabled: self.enabled,
             message: self.message.clone(),
-            retry_after: self.retry_after.clone().map(RawRetryAfter::Text),
+            retry_after: self.retry_after.clone(),
             read_only: self.read_only,
             starts_at: self.starts_at.clone(),
             ends_at: self.ends_at.clone(),
-            ..file.clone()
         }
+    }
+
+    /// The file's settings with these switch keys.
+    fn overlay(&self, file: &Settings) -> Settings {
+        self.keys().over(file)
     }
 
     /// Validates the switch keys as the fairing would (on top of default settings).
@@ -461,14 +465,14 @@ fn read_cache(namespace: &str) -> Option<Record> {
 
 /// Compiles a record over the file's settings.
 fn overlay_of(engine: &Engine, record: &Record) -> Result<Arc<Overlay>, String> {
-    let state = engine.current();
-    let settings = record.switch.overlay(&state.loaded.settings);
-    let policy = Policy::compile(settings).map_err(|e| format!("invalid fleet record: {e}"))?;
-    Ok(Arc::new(Overlay {
-        generation: record.generation,
-        identity: serde_json::to_string(record).unwrap_or_default(),
-        policy,
-    }))
+    Overlay::compile(
+        record.generation,
+        serde_json::to_string(record).unwrap_or_default(),
+        record.switch.keys(),
+        &engine.current().loaded.settings,
+    )
+    .map(Arc::new)
+    .map_err(|e| format!("invalid fleet record: {e}"))
 }
 
 /// What one read of the store says to do.

@@ -21,7 +21,10 @@ pub(crate) fn spawn_window_scheduler(engine: Weak<Engine>) {
             };
             // Mark the current generation seen before planning, so no change is missed.
             changed.borrow_and_update();
-            let next = strong.current().next_edge(SystemTime::now());
+            // Edges after the instant the state was built for: one that passed between the
+            // build and now is due at once.
+            let state = strong.current();
+            let next = state.next_edge(state.built_at);
             let wait = next.map(|t| t.duration_since(SystemTime::now()).unwrap_or_default());
             drop(strong);
             match wait {

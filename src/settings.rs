@@ -74,6 +74,33 @@ pub(crate) struct Settings {
     pub fleet: Option<figment::value::Value>,
 }
 
+/// The switch keys of a fleet record, to lay over the file's settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(not(feature = "fleet"), allow(dead_code))]
+pub(crate) struct SwitchKeys {
+    pub enabled: bool,
+    pub message: Option<String>,
+    pub retry_after: Option<String>,
+    pub read_only: bool,
+    pub starts_at: Option<String>,
+    pub ends_at: Option<String>,
+}
+
+impl SwitchKeys {
+    /// `file` with these switch keys; keys not given fall back to their defaults.
+    pub fn over(&self, file: &Settings) -> Settings {
+        Settings {
+            enabled: self.enabled,
+            message: self.message.clone(),
+            retry_after: self.retry_after.clone().map(RawRetryAfter::Text),
+            read_only: self.read_only,
+            starts_at: self.starts_at.clone(),
+            ends_at: self.ends_at.clone(),
+            ..file.clone()
+        }
+    }
+}
+
 /// A string that never shows itself in `Debug` or `Display`.
 #[derive(Clone, Deserialize, PartialEq, Eq)]
 #[serde(transparent)]

@@ -38,8 +38,38 @@ pub(crate) struct Overlay {
     /// The whole record as read, to tell two records apart: a store restarted without
     /// persistence counts generations from 1 again.
     pub identity: String,
+    /// The record's switch keys.
+    pub keys: crate::settings::SwitchKeys,
     /// The file's settings with the record's switch keys.
     pub policy: Policy,
+}
+
+impl Overlay {
+    /// Compiles the record's switch keys over `file`.
+    pub fn compile(
+        generation: u64,
+        identity: String,
+        keys: crate::settings::SwitchKeys,
+        file: &crate::settings::Settings,
+    ) -> Result<Overlay, Error> {
+        let policy = Policy::compile(keys.over(file))?;
+        Ok(Overlay {
+            generation,
+            identity,
+            keys,
+            policy,
+        })
+    }
+
+    /// The same record over new file settings (after a reload).
+    pub fn over(&self, file: &crate::settings::Settings) -> Result<Overlay, Error> {
+        Overlay::compile(
+            self.generation,
+            self.identity.clone(),
+            self.keys.clone(),
+            file,
+        )
+    }
 }
 
 /// One immutable state of maintenance.
@@ -55,6 +85,8 @@ pub(crate) struct State {
     /// When maintenance turned on (as this process saw it), while it is on.
     pub since: Option<SystemTime>,
     pub pages: Pages,
+    /// The instant this state was computed for; edges after it are still to come.
+    pub built_at: SystemTime,
 }
 
 impl State {
@@ -95,6 +127,7 @@ impl State {
             active,
             since,
             pages,
+            built_at: now,
         })
     }
 

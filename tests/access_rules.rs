@@ -267,3 +267,24 @@ async fn window_starts_and_ends_while_the_server_runs() {
         "off by itself"
     );
 }
+
+#[rocket::async_test]
+async fn the_bypass_header_never_reaches_the_app_in_any_state() {
+    for toml in [
+        format!("[maintenance]\nenabled = false\nbypass_secret = \"{SECRET}\""),
+        format!("[maintenance]\nenabled = true\nread_only = true\nbypass_secret = \"{SECRET}\""),
+        format!(
+            "[maintenance]\nenabled = true\nallow_paths = [\"/\"]\nbypass_secret = \"{SECRET}\""
+        ),
+    ] {
+        let client = client(rocket_with(&toml, routes![index], vec![])).await;
+        let response = client
+            .get("/")
+            .header(Header::new("X-Maintenance-Bypass", SECRET))
+            .dispatch()
+            .await;
+        assert_eq!(response.status(), Status::Ok, "{toml}");
+        let body = response.into_string().await.unwrap();
+        assert!(!body.contains(SECRET), "{toml}: {body}");
+    }
+}

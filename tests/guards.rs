@@ -208,3 +208,36 @@ async fn managed_handle_is_reachable_from_handlers() {
         "false"
     );
 }
+
+/// A guard that looks at the maintenance status before the fairing has decided.
+struct Curious;
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Curious {
+    type Error = ();
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        let _ = req.guard::<MaintenanceStatus>().await;
+        Outcome::Forward(Status::Unauthorized)
+    }
+}
+
+#[rocket::async_test]
+async fn a_guard_that_reads_the_status_first_cannot_open_the_door() {
+    static WILD: Calls = Calls::new();
+    #[get("/<_..>", rank = 50)]
+    fn wild() -> &'static str {
+        WILD.hit();
+        "app fallback"
+    }
+    let f = figment("[maintenance]\nenabled = true");
+    let g = f.clone();
+    let rocket = rocket::custom(f)
+        .mount("/", routes![wild])
+        .attach(Maintenance::custom(move || g.clone()).exempt_when::<Curious>());
+    let client = client(rocket).await;
+    assert_eq!(
+        client.get("/x").dispatch().await.status(),
+        Status::ServiceUnavailable
+    );
+    assert_eq!(WILD.count(), 0);
+}

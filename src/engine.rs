@@ -151,7 +151,9 @@ impl Engine {
             .config_path
             .as_ref()
             .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()));
-        let live_path = live_path(std::process::id(), |k| std::env::var(k).ok());
+        let live_path = live_path(std::process::id(), nix::unistd::getuid().as_raw(), |k| {
+            std::env::var(k).ok()
+        });
         let engine = Engine {
             profile: figment.profile().clone(),
             live: ArcSwap::from_pointee(state),

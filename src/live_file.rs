@@ -3,7 +3,8 @@
 //! Written atomically (a temporary file in the same directory, then a rename) whenever anything
 //! changes. It lives in the first entry of `$RUNTIME_DIRECTORY` (what systemd's
 //! `RuntimeDirectory=` sets), else `$XDG_RUNTIME_DIR/rocket-maintenance/`, else the system temp
-//! dir's `rocket-maintenance/`, as `<pid>.json`.
+//! dir's `rocket-maintenance-<uid>/` (created `0700`, refused when another user owns it), as
+//! `<pid>.json`. Readers check that the file belongs to the service's user.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -67,8 +68,8 @@ pub struct LiveState {
     pub fleet_error: Option<String>,
 }
 
-/// The directory the live state of this process goes in.
-pub fn live_dir_from_env(var: impl Fn(&str) -> Option<String>) -> PathBuf {
+/// The directory the live state of a process of user `uid` goes in, given its environment.
+pub fn live_dir_from_env(uid: u32, var: impl Fn(&str) -> Option<String>) -> PathBuf {
     if let Some(dir) = var("RUNTIME_DIRECTORY")
         .and_then(|v| v.split(':').next().map(str::to_string))
         .filter(|d| !d.is_empty())
@@ -78,20 +79,33 @@ pub fn live_dir_from_env(var: impl Fn(&str) -> Option<String>) -> PathBuf {
     if let Some(xdg) = var("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
         return Path::new(&xdg).join("rocket-maintenance");
     }
-    std::env::temp_dir().join("rocket-maintenance")
+    std::env::temp_dir().join(format!("rocket-maintenance-{uid}"))
 }
 
-/// Where the live state of process `pid` is, given the environment it runs with.
-pub fn live_path(pid: u32, var: impl Fn(&str) -> Option<String>) -> PathBuf {
-    live_dir_from_env(var).join(format!("{pid}.json"))
+/// Where the live state of process `pid` of user `uid` is, given the environment it runs with.
+pub fn live_path(pid: u32, uid: u32, var: impl Fn(&str) -> Option<String>) -> PathBuf {
+    live_dir_from_env(uid, var).join(format!("{pid}.json"))
 }
 
 impl LiveState {
     /// Writes the file atomically.
     pub fn write(&self, path: &Path) -> Result<(), Error> {
+        use std::os::unix::fs::{DirBuilderExt, MetadataExt};
         let dir = path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
             .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        let owner = std::fs::metadata(dir)
+            .map_err(|e| Error::io(format!("reading {}", dir.display()), e))?
+            .uid();
+        if owner != nix::unistd::getuid().as_raw() {
+            return Err(Error::Other(format!(
+                "refusing to write the live state into {}: another user owns it",
+                dir.display()
+            )));
+        }
         let mut tmp = tempfile::NamedTempFile::new_in(dir)
             .map_err(|e| Error::io(format!("writing into {}", dir.display()), e))?;
         serde_json::to_writer_pretty(&mut tmp, self)
@@ -101,6 +115,22 @@ impl LiveState {
         tmp.persist(path)
             .map_err(|e| Error::io(format!("renaming into {}", path.display()), e.error))?;
         Ok(())
+    }
+
+    /// Reads a live-state file, which must belong to user `owner` (the service's): a file
+    /// planted by another user is refused.
+    pub fn read_owned_by(path: &Path, owner: u32) -> Result<LiveState, Error> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(path)
+            .map_err(|e| Error::io(format!("reading the live state {}", path.display()), e))?;
+        if meta.uid() != owner {
+            return Err(Error::Other(format!(
+                "refusing the live state {}: it belongs to uid {}, not to the service's uid {owner}",
+                path.display(),
+                meta.uid()
+            )));
+        }
+        LiveState::read(path)
     }
 
     /// Reads a live-state file.
@@ -116,5 +146,57 @@ impl LiveState {
         })?;
         serde_json::from_slice(&text)
             .map_err(|e| Error::Other(format!("live state {} is not valid: {e}", path.display())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> LiveState {
+        LiveState {
+            pid: 1,
+            generation: 1,
+            on: false,
+            read_only: false,
+            why: None,
+            since: None,
+            message: String::new(),
+            config_path: None,
+            profile: "default".into(),
+            template_dir: PathBuf::from("templates"),
+            status: "serving".into(),
+            last_error: None,
+            reloads: Vec::new(),
+            fleet_generation: None,
+            fleet_error: None,
+        }
+    }
+
+    #[test]
+    fn a_file_of_another_user_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("1.json");
+        sample().write(&path).unwrap();
+        let me = nix::unistd::getuid().as_raw();
+        assert_eq!(LiveState::read_owned_by(&path, me).unwrap(), sample());
+        let err = LiveState::read_owned_by(&path, me + 1)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("refusing"), "{err}");
+    }
+
+    #[test]
+    fn the_temp_fallback_is_per_user() {
+        let dir = live_dir_from_env(4242, |_| None);
+        assert!(
+            dir.ends_with("rocket-maintenance-4242"),
+            "{}",
+            dir.display()
+        );
+        let run = live_dir_from_env(4242, |k| {
+            (k == "RUNTIME_DIRECTORY").then(|| "/run/app:/run/b".into())
+        });
+        assert_eq!(run, PathBuf::from("/run/app"));
     }
 }

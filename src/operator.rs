@@ -10,7 +10,7 @@
 //!
 //! let change = Change { enabled: Some(true), message: Some("Back at 03:00".into()), ..Change::default() };
 //! let timeout = Duration::from_secs(30);
-//! let report = edit_config("/etc/myapp/Rocket.toml".as_ref(), "default", &change, timeout)?;
+//! let report = edit_config("/etc/myapp/Rocket.toml".as_ref(), "default", None, &change, timeout)?;
 //! let service = Service::Pid(1234);
 //! let live = service.reload_and_wait(timeout)?;
 //! assert!(live.on);
@@ -90,23 +90,33 @@ pub struct Configured {
     pub has_bypass_secret: bool,
 }
 
-/// Rocket's figment for one file and profile, as the fairing reads it (without the environment).
-fn file_figment(path: &Path, profile: &str) -> Figment {
-    Figment::from(rocket::Config::default())
+/// Rocket's figment for one file and profile, as the fairing reads it (without the
+/// environment), with the service's template directory when it is known.
+fn file_figment(path: &Path, profile: &str, template_dir: Option<&Path>) -> Figment {
+    let figment = Figment::from(rocket::Config::default())
         .merge(Toml::file_exact(path).nested())
-        .select(profile)
+        .select(profile);
+    match template_dir {
+        Some(dir) => figment.merge(("template_dir", dir)),
+        None => figment,
+    }
 }
 
 /// The configured state of `path` for `profile`, validated exactly as the fairing validates it
-/// (including that the template exists and renders).
-pub fn configured(path: &Path, profile: &str) -> Result<Configured, Error> {
+/// (including that the template exists and renders). `template_dir`: the service's own (from its
+/// live state), else the file's, resolved as Rocket resolves it.
+pub fn configured(
+    path: &Path,
+    profile: &str,
+    template_dir: Option<&Path>,
+) -> Result<Configured, Error> {
     if !path.is_file() {
         return Err(Error::ConfigFile {
             path: path.to_path_buf(),
             reason: "does not exist or is not a regular file; pass --config PATH".into(),
         });
     }
-    let figment = file_figment(path, profile);
+    let figment = file_figment(path, profile, template_dir);
     let loaded = crate::engine::load(&figment, None).map_err(|e| redact_error(e, path))?;
     let p = &loaded.policy;
     let now = SystemTime::now();
@@ -277,10 +287,11 @@ fn lock_for(path: &Path, timeout: Duration) -> Result<File, Error> {
 /// `profile`, validates the result exactly as the fairing would, checks the effective settings
 /// are what was asked, and replaces the file atomically (symlinks resolved, mode and owner kept),
 /// under a lock on a sibling `.<name>.lock`, waited for at most `lock_timeout`. When anything
-/// fails the file stays untouched.
+/// fails the file stays untouched. `template_dir` as for [`configured`].
 pub fn edit_config(
     path: &Path,
     profile: &str,
+    template_dir: Option<&Path>,
     change: &Change,
     lock_timeout: Duration,
 ) -> Result<EditReport, Error> {
@@ -327,7 +338,7 @@ pub fn edit_config(
     tmp.write_all(doc.to_string().as_bytes())
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| Error::io(format!("writing {}", tmp.path().display()), e))?;
-    let effective = configured(tmp.path(), profile).map_err(|e| {
+    let effective = configured(tmp.path(), profile, template_dir).map_err(|e| {
         Error::Other(format!(
             "refusing to write {}: the result would be invalid: {}",
             real.display(),
@@ -378,6 +389,8 @@ fn check_effective(
     };
     match change.enabled {
         Some(true) if !eff.on => return wrong("maintenance would still be off"),
+        // A scheduled `on` writes a window, which may already be active.
+        Some(false) if change.starts_at.is_some() => {}
         Some(false) if eff.on => {
             return wrong(if eff.window_active {
                 "a scheduled window would keep maintenance on"
@@ -454,8 +467,9 @@ impl Service {
         }
     }
 
-    /// Where the service's live state may be, most likely first.
-    fn live_candidates(&self, pid: u32) -> Result<Vec<PathBuf>, Error> {
+    /// Where the service's live state may be, most trustworthy first: what systemd or the
+    /// service's own environment says, then this process's environment.
+    fn live_candidates(&self, pid: u32, uid: u32) -> Result<Vec<PathBuf>, Error> {
         let mut out = Vec::new();
         if let Service::Unit(unit) = self {
             let dirs = systemctl_show(unit, "RuntimeDirectory")?;
@@ -463,25 +477,31 @@ impl Service {
                 out.push(Path::new("/run").join(first).join(format!("{pid}.json")));
             }
         }
-        out.push(live_path(pid, |k| std::env::var(k).ok()));
         let env = process_env(pid);
-        out.push(live_path(pid, |k| {
-            env.iter()
-                .find(|(name, _)| name == k)
-                .map(|(_, v)| v.clone())
-        }));
-        out.push(live_path(pid, |_| None));
+        if !env.is_empty() {
+            out.push(live_path(pid, uid, |k| {
+                env.iter()
+                    .find(|(name, _)| name == k)
+                    .map(|(_, v)| v.clone())
+            }));
+        }
+        out.push(live_path(pid, uid, |k| std::env::var(k).ok()));
+        out.push(live_path(pid, uid, |_| None));
         out.dedup();
         Ok(out)
     }
 
-    /// Reads the service's live state.
+    /// Reads the service's live state (refusing a file that is not the service user's).
     pub fn live_state(&self) -> Result<LiveState, Error> {
+        use std::os::unix::fs::MetadataExt;
         let pid = self.pid()?;
-        let candidates = self.live_candidates(pid)?;
+        let uid = std::fs::metadata(format!("/proc/{pid}"))
+            .map_err(|e| Error::io(format!("looking up process {pid}"), e))?
+            .uid();
+        let candidates = self.live_candidates(pid, uid)?;
         for path in &candidates {
             if path.is_file() {
-                return LiveState::read(path);
+                return LiveState::read_owned_by(path, uid);
             }
         }
         Err(Error::Other(format!(

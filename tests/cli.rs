@@ -360,3 +360,52 @@ fn a_held_lock_is_waited_for_within_the_timeout_then_refused() {
     let out = cli(&["on", "--config", path.to_str().unwrap()], &[], dir.path());
     assert!(out.status.success(), "{}", text(&out));
 }
+
+#[test]
+fn a_scheduled_on_whose_window_has_begun_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Rocket.toml");
+    std::fs::write(&path, "[default.maintenance]\nenabled = false\n").unwrap();
+    let out = cli(
+        &[
+            "on",
+            "--config",
+            path.to_str().unwrap(),
+            "--starts-at",
+            "2000-01-01T00:00:00Z",
+            "--ends-at",
+            "2999-01-01T00:00:00Z",
+        ],
+        &[],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = cli(
+        &["status", "--config", path.to_str().unwrap()],
+        &[],
+        dir.path(),
+    );
+    assert!(
+        text(&out).starts_with("maintenance: on\n"),
+        "{}",
+        text(&out)
+    );
+    assert!(text(&out).contains("(active now)"), "{}", text(&out));
+}
+
+#[test]
+fn with_pid_templates_are_validated_in_the_services_template_dir() {
+    // No template_dir in the file: the service resolves `templates` in its working directory.
+    let config = "[default]\naddress = \"127.0.0.1\"\nport = 0\n\n[default.maintenance]\nenabled = false\ntemplate = \"maintenance\"\n";
+    let demo = Demo::start(config, false, &[]);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = cli(
+        &["on", "--pid", &demo.pid().to_string()],
+        &[],
+        elsewhere.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let (status, body) = demo.request("GET", "/", &[]).unwrap();
+    assert_eq!(status, 503);
+    assert!(body.contains("Website Unavailable"));
+}

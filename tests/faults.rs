@@ -22,7 +22,11 @@ fn reload_and_get_ready(demo: &Demo) -> String {
 
 #[test]
 fn a_deleted_or_replaced_config_keeps_the_old_state() {
-    let demo = Demo::start(&demo_config("enabled = true\nmessage = \"kept\""), true, &[]);
+    let demo = Demo::start(
+        &demo_config("enabled = true\nmessage = \"kept\""),
+        true,
+        &[],
+    );
     assert!(demo.next_notification(WAIT).unwrap().starts_with("READY=1"));
 
     std::fs::remove_file(demo.config_path()).unwrap();
@@ -30,7 +34,10 @@ fn a_deleted_or_replaced_config_keeps_the_old_state() {
     assert!(ready.contains("reload failed: config file"), "{ready:?}");
     assert!(ready.contains("Rocket.toml"), "names the file: {ready:?}");
     let (status, body) = demo.request("GET", "/", &[]).unwrap();
-    assert_eq!(status, 503, "a missing file must not silently end maintenance");
+    assert_eq!(
+        status, 503,
+        "a missing file must not silently end maintenance"
+    );
     assert!(body.contains("kept"));
 
     std::fs::create_dir(demo.config_path()).unwrap();
@@ -41,7 +48,10 @@ fn a_deleted_or_replaced_config_keeps_the_old_state() {
     std::fs::remove_dir(demo.config_path()).unwrap();
     demo.write_config(&demo_config("enabled = false"));
     let ready = reload_and_get_ready(&demo);
-    assert_eq!(ready, "READY=1\nSTATUS=serving\n", "recovers with the next good reload");
+    assert_eq!(
+        ready, "READY=1\nSTATUS=serving\n",
+        "recovers with the next good reload"
+    );
     assert_eq!(demo.request("GET", "/", &[]).unwrap().0, 200);
 }
 

@@ -17,7 +17,7 @@ fn the_secret_shows_nowhere() {
     let mut demo = Demo::start(&good, true, &[]);
     let mut seen = demo.launch_output.join("\n");
     let mut notes = Vec::new();
-    let mut drain = |demo: &Demo, notes: &mut Vec<String>| {
+    let drain = |demo: &Demo, notes: &mut Vec<String>| {
         while let Some(d) = demo.next_notification(Duration::from_millis(300)) {
             notes.push(d);
         }
@@ -27,20 +27,28 @@ fn the_secret_shows_nowhere() {
     assert_eq!(status, 302);
     assert!(!login.contains(SECRET), "the cookie and redirect: {login}");
     assert_eq!(
-        demo.request("GET", "/", &[("X-Maintenance-Bypass", SECRET)]).unwrap().0,
+        demo.request("GET", "/", &[("X-Maintenance-Bypass", SECRET)])
+            .unwrap()
+            .0,
         200
     );
 
     // Reloads that fail on the secret's own line, or on its value.
     let broken_toml = good.replace(&format!("\"{SECRET}\""), &format!("\"{SECRET}"));
-    let too_short = demo_config(&format!("enabled = true\nbypass_secret = \"{}\"", &SECRET[..10]));
+    let too_short = demo_config(&format!(
+        "enabled = true\nbypass_secret = \"{}\"",
+        &SECRET[..10]
+    ));
     let wrong_type = demo_config("enabled = true\nbypass_secret = 12345678901234567");
     for config in [broken_toml, too_short, wrong_type] {
         demo.write_config(&config);
         demo.signal(Signal::SIGHUP);
         drain(&demo, &mut notes);
         let live = std::fs::read_to_string(
-            demo.dir.path().join("run").join(format!("{}.json", demo.pid())),
+            demo.dir
+                .path()
+                .join("run")
+                .join(format!("{}.json", demo.pid())),
         )
         .unwrap();
         assert!(live.contains("reload failed"), "{live}");
@@ -67,6 +75,12 @@ fn the_secret_shows_nowhere() {
     assert!(seen.contains("reload failed"), "the failures were seen");
     assert!(seen.contains("<redacted"), "and redacted");
     assert!(!seen.contains(SECRET), "the secret leaked:\n{seen}");
-    assert!(!seen.contains(&SECRET[..10]), "a prefix of the secret leaked:\n{seen}");
-    assert!(!seen.contains("12345678901234567"), "a wrong-typed secret leaked:\n{seen}");
+    assert!(
+        !seen.contains(&SECRET[..10]),
+        "a prefix of the secret leaked:\n{seen}"
+    );
+    assert!(
+        !seen.contains("12345678901234567"),
+        "a wrong-typed secret leaked:\n{seen}"
+    );
 }

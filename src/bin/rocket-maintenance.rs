@@ -162,6 +162,13 @@ struct Resolved {
     live: Option<LiveState>,
 }
 
+impl Resolved {
+    /// The service's template directory, when the service is known.
+    fn template_dir(&self) -> Option<&std::path::Path> {
+        self.live.as_ref().map(|l| l.template_dir.as_path())
+    }
+}
+
 fn resolve(at: &Where) -> Result<Resolved, Error> {
     let service = at.service.service();
     let live = service.as_ref().map(Service::live_state).transpose()?;
@@ -187,10 +194,22 @@ fn resolve(at: &Where) -> Result<Resolved, Error> {
     })
 }
 
-fn switch(r: Resolved, change: Change, timeout: Duration, want_on: bool) -> Result<(), Error> {
-    let report = edit_config(&r.config, &r.profile, &change, timeout)?;
+/// Edits the file, then reloads the service and checks it shows `want_on` (not checked for a
+/// scheduled window: `None`).
+fn switch(
+    r: Resolved,
+    change: Change,
+    timeout: Duration,
+    want_on: Option<bool>,
+) -> Result<(), Error> {
+    let report = edit_config(&r.config, &r.profile, r.template_dir(), &change, timeout)?;
     for line in &report.changes {
         println!("{}: {line}", report.path.display());
+    }
+    // Stored now: show it now, whatever the reload says next.
+    if let Some(secret) = &change.bypass_secret {
+        println!("bypass secret (shown once): {secret}");
+        println!("open https://<your-host>/{secret} to get the bypass cookie");
     }
     let Some(service) = r.service else {
         println!(
@@ -200,7 +219,7 @@ fn switch(r: Resolved, change: Change, timeout: Duration, want_on: bool) -> Resu
         return Ok(());
     };
     let live = service.reload_and_wait(timeout)?;
-    if live.on != want_on {
+    if want_on.is_some_and(|want| live.on != want) {
         return Err(Error::Other(format!(
             "the service applied the reload but reports maintenance {} (why: {}): something other \
              than {} overrides it, e.g. ROCKET_MAINTENANCE in the service's environment",
@@ -355,10 +374,12 @@ fn run(cli: Cli) -> Result<(), Error> {
             // `on` without --read-only means full maintenance, also after an earlier
             // `on --read-only`; the key is only written when it changes something.
             let r = resolve(&a.at)?;
-            let was_read_only = configured(&r.config, &r.profile).is_ok_and(|c| c.read_only);
+            let was_read_only =
+                configured(&r.config, &r.profile, r.template_dir()).is_ok_and(|c| c.read_only);
             let read_only = (a.read_only || was_read_only).then_some(a.read_only);
             let change = Change {
-                enabled: Some(a.starts_at.is_none()),
+                // A scheduled `on` writes the window and leaves `enabled` as it is.
+                enabled: a.starts_at.is_none().then_some(true),
                 message: a.message,
                 retry_after: a.retry_after,
                 read_only,
@@ -367,34 +388,15 @@ fn run(cli: Cli) -> Result<(), Error> {
                 refresh: a.refresh,
                 starts_at: a.starts_at.clone(),
                 ends_at: a.ends_at,
-                bypass_secret: secret.clone(),
+                bypass_secret: secret,
                 remove_window: false,
             };
-            let scheduled = a.starts_at.is_some();
-            if scheduled {
-                let report = edit_config(&r.config, &r.profile, &change, a.timeout)?;
-                for line in &report.changes {
-                    println!("{}: {line}", report.path.display());
-                }
-                if let Some(service) = r.service {
-                    let live = service.reload_and_wait(a.timeout)?;
-                    println!(
-                        "scheduled; live generation {}: {}",
-                        live.generation, live.status
-                    );
-                }
-            } else {
-                switch(r, change, a.timeout, true)?;
-            }
-            if let Some(secret) = secret {
-                println!("bypass secret (shown once): {secret}");
-                println!("open https://<your-host>/{secret} to get the bypass cookie");
-            }
-            Ok(())
+            let want = a.starts_at.is_none().then_some(true);
+            switch(r, change, a.timeout, want)
         }
         Command::Off(a) => {
             let r = resolve(&a.at)?;
-            let before = configured(&r.config, &r.profile)?;
+            let before = configured(&r.config, &r.profile, r.template_dir())?;
             if before.window_active {
                 println!(
                     "a scheduled window is active now ({} to {}): removing it",
@@ -407,11 +409,11 @@ fn run(cli: Cli) -> Result<(), Error> {
                 remove_window: before.window_active,
                 ..Change::default()
             };
-            switch(r, change, a.timeout, false)
+            switch(r, change, a.timeout, Some(false))
         }
         Command::Status(a) => {
             let r = resolve(&a.at)?;
-            let conf = configured(&r.config, &r.profile)?;
+            let conf = configured(&r.config, &r.profile, r.template_dir())?;
             if a.json {
                 let doc = serde_json::json!({ "configured": conf, "config": r.config, "profile": r.profile, "live": r.live });
                 println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());

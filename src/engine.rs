@@ -85,6 +85,17 @@ pub(crate) fn load(figment: &Figment, hook: Option<&HandlebarsHook>) -> Result<L
     })
 }
 
+/// `e`, with every secret-holding line of `config_text` redacted from its message.
+pub(crate) fn redact_with(e: Error, config_text: &str) -> Error {
+    let message = e.to_string();
+    let clean = crate::error::redact_secret_lines(&message, config_text);
+    if clean == message {
+        e
+    } else {
+        Error::Other(clean)
+    }
+}
+
 /// What triggered a reload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Trigger {
@@ -115,6 +126,9 @@ pub(crate) struct Engine {
     hook: Option<HandlebarsHook>,
     on_change: Vec<ChangeHook>,
     journal: Mutex<Journal>,
+    /// Set at shutdown: background tasks stop announcing this instance.
+    #[cfg_attr(not(feature = "fleet"), allow(dead_code))]
+    shutting_down: std::sync::atomic::AtomicBool,
     /// The generation in force, published on every change (the window scheduler and the fleet
     /// task re-plan on it).
     changed: rocket::tokio::sync::watch::Sender<u64>,
@@ -144,13 +158,18 @@ impl Engine {
         hook: Option<HandlebarsHook>,
         on_change: Vec<ChangeHook>,
     ) -> Result<Engine, Error> {
-        let loaded = load(figment, hook.as_ref())?;
+        let loaded = load(figment, hook.as_ref()).map_err(|e| {
+            match config_file(figment).and_then(|p| std::fs::read_to_string(p).ok()) {
+                Some(text) => redact_with(e, &text),
+                None => e,
+            }
+        })?;
         let state = State::build(Arc::new(loaded), None, SystemTime::now(), 1, None)?;
         let config_path = state
             .loaded
             .config_path
             .as_ref()
-            .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()));
+            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()));
         let live_path = live_path(std::process::id(), nix::unistd::getuid().as_raw(), |k| {
             std::env::var(k).ok()
         });
@@ -170,6 +189,7 @@ impl Engine {
                 live_file_failed: false,
             }),
             changed: rocket::tokio::sync::watch::Sender::new(1),
+            shutting_down: std::sync::atomic::AtomicBool::new(false),
         };
         engine.write_live_file(&mut engine.lock());
         Ok(engine)
@@ -177,6 +197,19 @@ impl Engine {
 
     fn lock(&self) -> MutexGuard<'_, Journal> {
         self.journal.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Marks the engine as shutting down.
+    #[cfg_attr(not(feature = "fleet"), allow(dead_code))]
+    pub fn shut_down(&self) {
+        self.shutting_down
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether the engine is shutting down.
+    #[cfg_attr(not(feature = "fleet"), allow(dead_code))]
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// A receiver that sees every change of state.
@@ -298,7 +331,7 @@ impl Engine {
         }
         let figment = self.source.figment().select(self.profile.clone());
         if let Some(path) = &self.config_path {
-            let now = config_file(&figment).map(|p| std::fs::canonicalize(&p).unwrap_or(p));
+            let now = config_file(&figment).map(|p| std::path::absolute(&p).unwrap_or(p));
             if now.as_deref() != Some(path.as_path()) {
                 return Err(Error::ConfigFile {
                     path: path.clone(),
@@ -323,13 +356,7 @@ impl Engine {
         else {
             return e;
         };
-        let message = e.to_string();
-        let clean = crate::error::redact_secret_lines(&message, &text);
-        if clean == message {
-            e
-        } else {
-            Error::Other(clean)
-        }
+        redact_with(e, &text)
     }
 
     /// Reloads from disk: `RELOADING=1`, validate, render, swap, `READY=1`. On failure the old

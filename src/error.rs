@@ -166,20 +166,31 @@ fn describe_kind(kind: &Kind, secret: bool) -> (Option<String>, String) {
 /// value itself), e.g. when a TOML parse error quotes the line.
 pub(crate) fn redact_secret_lines(message: &str, config_text: &str) -> String {
     let mut out = message.to_string();
-    for line in config_text.lines() {
-        let Some((key, value)) = line.split_once('=') else {
-            continue;
-        };
-        let key = key.trim().trim_matches('"');
-        let key = key.rsplit('.').next().unwrap_or(key);
-        if !SECRET_KEYS.contains(&key) {
-            continue;
-        }
+    // Any line naming a secret key, wherever it stands (`a.bypass_secret = …`, an inline table
+    // `maintenance = { bypass_secret = … }`): the line, and every quoted or bare value on it.
+    for line in config_text
+        .lines()
+        .filter(|l| SECRET_KEYS.iter().any(|k| l.contains(k)))
+    {
         let trimmed = line.trim();
         out = out.replace(trimmed, &crate::settings::redacted(trimmed));
-        let value = value.trim().trim_matches(|c| c == '"' || c == '\'');
-        if value.len() >= 4 {
-            out = out.replace(value, &crate::settings::redacted(value));
+        for key in SECRET_KEYS {
+            for (at, _) in line.match_indices(key) {
+                let rest = line[at + key.len()..]
+                    .trim_start()
+                    .trim_start_matches(['"', '\'']);
+                let Some(rest) = rest.trim_start().strip_prefix('=') else {
+                    continue;
+                };
+                let rest = rest.trim_start();
+                let value = match rest.strip_prefix(['"', '\'']) {
+                    Some(quoted) => quoted.split(['"', '\'']).next().unwrap_or(quoted),
+                    None => rest.split([',', '}', '#', ' ']).next().unwrap_or(rest),
+                };
+                if value.len() >= 4 {
+                    out = out.replace(value, &crate::settings::redacted(value));
+                }
+            }
         }
     }
     out
@@ -250,6 +261,16 @@ mod tests {
         let out = redact_secret_lines(msg, config);
         assert!(!out.contains("abcdefghijklmnopq"), "{out}");
         assert!(out.contains("<redacted,"), "{out}");
+    }
+
+    #[test]
+    fn secrets_in_inline_tables_and_bare_values_are_redacted() {
+        let config = "[default]\nmaintenance = { enabled = true, bypass_secret = \"inline-secret-value1\" }\n";
+        let out = redact_secret_lines("bad: maintenance = { enabled = true, bypass_secret = \"inline-secret-value1\" } here and inline-secret-value1", config);
+        assert!(!out.contains("inline-secret-value1"), "{out}");
+        let config = "[default.maintenance]\nbypass_secret = 1234567890123\n";
+        let out = redact_secret_lines("found 1234567890123", config);
+        assert!(!out.contains("1234567890123"), "{out}");
     }
 
     #[test]

@@ -177,11 +177,11 @@ impl FleetConfig {
             Some(text) => crate::settings::parse_duration(text)
                 .map_err(|reason| fleet_error(key, Some(format!("{text:?}")), reason))
                 .and_then(|d| {
-                    if d.is_zero() {
+                    if d.is_zero() || d > Duration::from_secs(24 * 3600) {
                         Err(fleet_error(
                             key,
                             Some(format!("{text:?}")),
-                            "must be more than zero",
+                            "must be more than zero and at most a day",
                         ))
                     } else {
                         Ok(d)
@@ -286,7 +286,7 @@ impl FleetConfig {
         beat: &Heartbeat,
     ) -> Result<(), String> {
         let value = serde_json::to_string(beat).map_err(|e| e.to_string())?;
-        let ttl = (self.poll * 3).as_secs().max(1);
+        let ttl = self.poll.saturating_mul(3).as_secs().max(1);
         bounded(
             self.timeout,
             conn.set_ex(self.key(&format!("instance:{id}")), value, ttl),
@@ -495,6 +495,11 @@ fn apply_read(
         },
         Ok(None) => {
             engine.fleet_reachable();
+            // The store says there is no record: a later start while it is down must not bring
+            // back the one cached before.
+            if let Some(path) = cache_path(&config.namespace) {
+                let _ = std::fs::remove_file(path);
+            }
             if *had_record {
                 tracing::warn!(
                     "maintenance: the fleet record of namespace `{}` is gone (was the store \
@@ -585,6 +590,9 @@ pub(crate) fn spawn(engine: Weak<Engine>) {
                 let result = config.read(&mut conn).await;
                 let failed = result.is_err();
                 apply_read(&strong, &config, result, &mut had_record);
+                if strong.is_shutting_down() {
+                    return; // the heartbeat is being removed: do not set it again
+                }
                 if !failed {
                     let state = strong.current();
                     let beat = Heartbeat {
@@ -617,6 +625,7 @@ pub(crate) fn spawn(engine: Weak<Engine>) {
 
 /// At shutdown: remove this instance's heartbeat.
 pub(crate) async fn shutdown(engine: &Engine) {
+    engine.shut_down();
     let Some(config) = engine.current().loaded.fleet.clone() else {
         return;
     };

@@ -134,15 +134,9 @@ pub fn configured(
 
 /// Replaces every line of the file that holds a secret, wherever it shows in an error message.
 fn redact_error(err: Error, path: &Path) -> Error {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return err;
-    };
-    let message = err.to_string();
-    let redacted = crate::error::redact_secret_lines(&message, &text);
-    if redacted == message {
-        err
-    } else {
-        Error::Other(redacted)
+    match std::fs::read_to_string(path) {
+        Ok(text) => crate::engine::redact_with(err, &text),
+        Err(_) => err,
     }
 }
 

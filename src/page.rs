@@ -224,7 +224,7 @@ fn human_delay(d: Duration) -> String {
     } else if secs < 36 * 3600 {
         ((secs + 1800) / 3600, "hour")
     } else {
-        ((secs + 43200) / 86400, "day")
+        (secs.saturating_add(43200) / 86400, "day")
     };
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }

@@ -173,9 +173,21 @@ pub fn format_time(t: SystemTime) -> String {
         .unwrap_or_else(|_| httpdate::fmt_http_date(t.into()))
 }
 
+/// The longest `retry_after` delay accepted: ten years.
+const MAX_DELAY: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
+
 impl RawRetryAfter {
     /// Parses the written value; the error says what was wrong, without the key.
     pub fn parse(&self) -> Result<RetryAfter, String> {
+        match self.parse_unbounded()? {
+            RetryAfter::Delay(d) if d > MAX_DELAY => {
+                Err("is longer than ten years; give a shorter delay or a time".into())
+            }
+            other => Ok(other),
+        }
+    }
+
+    fn parse_unbounded(&self) -> Result<RetryAfter, String> {
         match self {
             RawRetryAfter::Seconds(s) if *s < 0 => {
                 Err("must not be negative; give seconds, a duration or a time".into())
@@ -260,6 +272,8 @@ mod tests {
             Ok(RetryAfter::At(_))
         ));
         assert!(RawRetryAfter::Seconds(-1).parse().is_err());
+        assert!(RawRetryAfter::Seconds(i64::MAX).parse().is_err(), "bounded");
+        assert!(RawRetryAfter::Text("18446744073709551615".into()).parse().is_err());
         assert!(RawRetryAfter::Text("later".into()).parse().is_err());
     }
 }

@@ -273,7 +273,9 @@ mod tests {
         ));
         assert!(RawRetryAfter::Seconds(-1).parse().is_err());
         assert!(RawRetryAfter::Seconds(i64::MAX).parse().is_err(), "bounded");
-        assert!(RawRetryAfter::Text("18446744073709551615".into()).parse().is_err());
+        assert!(RawRetryAfter::Text("18446744073709551615".into())
+            .parse()
+            .is_err());
         assert!(RawRetryAfter::Text("later".into()).parse().is_err());
     }
 }

@@ -489,9 +489,11 @@ impl Service {
     pub fn live_state(&self) -> Result<LiveState, Error> {
         use std::os::unix::fs::MetadataExt;
         let pid = self.pid()?;
+        // The service's user. Where /proc hides the process (`ProtectProc=invisible` in the
+        // unit, as seen by its own `ExecReload=`), the CLI runs as that user anyway: its own.
         let uid = std::fs::metadata(format!("/proc/{pid}"))
-            .map_err(|e| Error::io(format!("looking up process {pid}"), e))?
-            .uid();
+            .map(|m| m.uid())
+            .unwrap_or_else(|_| nix::unistd::getuid().as_raw());
         let candidates = self.live_candidates(pid, uid)?;
         for path in &candidates {
             if path.is_file() {

@@ -75,3 +75,24 @@ fn sigterm_during_reloads_exits_cleanly_with_stopping() {
     let status = demo.child.wait().unwrap();
     assert!(status.success(), "clean exit: {status}");
 }
+
+#[test]
+fn an_unreadable_config_keeps_the_old_state() {
+    // Root reads any file, so the demo runs as `nobody` here.
+    if !nix::unistd::getuid().is_root() {
+        eprintln!("skipped: needs root to run the demo as another user");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let demo = Demo::start_as(&demo_config("enabled = true\nmessage = \"kept\""), 65534);
+    assert!(demo.next_notification(WAIT).unwrap().starts_with("READY=1"));
+    std::fs::set_permissions(demo.config_path(), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let ready = reload_and_get_ready(&demo);
+    assert!(ready.contains("reload failed: config file"), "{ready:?}");
+    assert!(ready.contains("cannot be read"), "{ready:?}");
+    assert_eq!(
+        demo.request("GET", "/", &[]).unwrap().0,
+        503,
+        "old state kept"
+    );
+}

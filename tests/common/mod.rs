@@ -102,6 +102,22 @@ impl Demo {
         env: &[(&str, &str)],
         hup_early: bool,
     ) -> Demo {
+        Demo::launch(config, with_notify, env, hup_early, None)
+    }
+
+    /// Like `start`, with the demo running as user `uid` (the tests run as root): its files
+    /// are made readable to that user, its runtime directory is that user's.
+    pub fn start_as(config: &str, uid: u32) -> Demo {
+        Demo::launch(config, true, &[], false, Some(uid))
+    }
+
+    fn launch(
+        config: &str,
+        with_notify: bool,
+        env: &[(&str, &str)],
+        hup_early: bool,
+        uid: Option<u32>,
+    ) -> Demo {
         use std::io::BufRead;
         let dir = tempfile::tempdir().unwrap();
         let templates = dir.path().join("templates");
@@ -131,6 +147,21 @@ impl Demo {
         }
         for (k, v) in env {
             cmd.env(k, v);
+        }
+        if let Some(uid) = uid {
+            use std::os::unix::fs::PermissionsExt;
+            use std::os::unix::process::CommandExt;
+            let open = |p: &std::path::Path, mode| {
+                std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap()
+            };
+            open(dir.path(), 0o755);
+            open(&templates, 0o755);
+            open(&dir.path().join("Rocket.toml"), 0o644);
+            std::os::unix::fs::chown(&runtime, Some(uid), Some(uid)).unwrap();
+            if with_notify {
+                open(&dir.path().join("notify.sock"), 0o777);
+            }
+            cmd.uid(uid).gid(uid);
         }
         let mut child = cmd.spawn().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();

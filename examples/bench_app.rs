@@ -3,7 +3,10 @@
 //!
 //! The mode is the first argument, else `$BENCH_APP_MODE`, else `bare`:
 //!
-//! - `bare`: no fairing, both routes mounted as usual (the baseline);
+//! - `bare`: no fairing, both routes mounted as usual (the baseline), and `GET /page`, which
+//!   answers like the maintenance page from a handler: the same status and headers (503,
+//!   `Cache-Control: no-store`, `Vary: Accept`, `Retry-After: 900`, HTML) and the body read once
+//!   from `$BENCH_APP_PAGE` (a file; e.g. the 503 page saved from an `on` server), shared;
 //! - `off`: the fairing attached, maintenance off;
 //! - `on`: the fairing attached, maintenance on (`/` answers the 503 page, `/open` stays open);
 //! - `noop`: a do-nothing request and response fairing instead (what Rocket charges for any
@@ -21,7 +24,12 @@
 #[macro_use]
 extern crate rocket;
 
+use std::io::Cursor;
+use std::sync::{Arc, OnceLock};
+
 use rocket::fairing::{Fairing, Info, Kind};
+use rocket::http::{ContentType, Status};
+use rocket::response::Responder;
 use rocket::{Build, Data, Request, Response, Rocket};
 use rocket_dyn_templates::{context, Template};
 use rocket_maintenance::Maintenance;
@@ -37,6 +45,40 @@ fn index() -> &'static str {
 #[get("/open")]
 fn open() -> &'static str {
     BODY
+}
+
+/// The page `/page` serves: `$BENCH_APP_PAGE`'s contents, read once.
+fn page_body() -> Arc<[u8]> {
+    static PAGE: OnceLock<Arc<[u8]>> = OnceLock::new();
+    PAGE.get_or_init(|| {
+        std::env::var_os("BENCH_APP_PAGE")
+            .and_then(|path| std::fs::read(path).ok())
+            .unwrap_or_else(|| b"Service Unavailable".to_vec())
+            .into()
+    })
+    .clone()
+}
+
+/// Answers like the maintenance page, from a handler.
+struct LikeMaintenance;
+
+impl<'r> Responder<'r, 'static> for LikeMaintenance {
+    fn respond_to(self, _req: &'r Request<'_>) -> rocket::response::Result<'static> {
+        let body = page_body();
+        Ok(Response::build()
+            .raw_header("Cache-Control", "no-store")
+            .raw_header("Vary", "Accept")
+            .raw_header("Retry-After", "900")
+            .status(Status::ServiceUnavailable)
+            .header(ContentType::HTML)
+            .sized_body(body.len(), Cursor::new(body))
+            .finalize())
+    }
+}
+
+#[get("/page")]
+fn page() -> LikeMaintenance {
+    LikeMaintenance
 }
 
 #[get("/")]
@@ -88,7 +130,7 @@ fn rocket() -> Rocket<Build> {
         rocket = rocket.attach(Template::fairing());
     }
     match mode.as_str() {
-        "bare" => rocket.mount("/", open),
+        "bare" => rocket.mount("/", open).mount("/", routes![page]),
         "noop" => rocket.mount("/", open).attach(Noop),
         "off" => rocket.attach(maintenance(false).force_off("/", open)),
         "on" => rocket.attach(maintenance(true).force_off("/", open)),

@@ -108,9 +108,11 @@ impl LiveState {
         }
         let mut tmp = tempfile::NamedTempFile::new_in(dir)
             .map_err(|e| Error::io(format!("writing into {}", dir.display()), e))?;
-        serde_json::to_writer_pretty(&mut tmp, self)
+        // One write: serde_json writes token by token, and each is a system call on a `File`.
+        let mut text = serde_json::to_vec_pretty(self)
             .map_err(|e| Error::io(format!("writing {}", path.display()), e.into()))?;
-        tmp.write_all(b"\n")
+        text.push(b'\n');
+        tmp.write_all(&text)
             .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
         tmp.persist(path)
             .map_err(|e| Error::io(format!("renaming into {}", path.display()), e.error))?;

@@ -4,8 +4,12 @@
 //! (at most 33 for IPv4, 129 for IPv6) and asks a hash set. IPv4-mapped IPv6 addresses
 //! (`::ffff:a.b.c.d`, what a `[::]` listener reports) are looked up as IPv4.
 
-use std::collections::HashSet;
+use std::collections::HashSet as StdHashSet;
 use std::net::IpAddr;
+
+/// A set of masked addresses. Its keys come from the settings, not from requests, so a fast,
+/// fixed hash is safe here (SipHash's flood resistance buys nothing).
+type HashSet<T> = StdHashSet<T, rustc_hash::FxBuildHasher>;
 
 use ipnet::IpNet;
 
@@ -76,7 +80,7 @@ impl NetworkSet {
                         Some((_, s)) => {
                             s.insert(bits);
                         }
-                        None => set.v4.push((len, HashSet::from([bits]))),
+                        None => set.v4.push((len, HashSet::from_iter([bits]))),
                     }
                 }
                 IpNet::V6(n) => {
@@ -86,7 +90,7 @@ impl NetworkSet {
                         Some((_, s)) => {
                             s.insert(bits);
                         }
-                        None => set.v6.push((len, HashSet::from([bits]))),
+                        None => set.v6.push((len, HashSet::from_iter([bits]))),
                     }
                 }
             }

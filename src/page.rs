@@ -5,8 +5,9 @@
 //! `template_dir` named as rocket_dyn_templates names them (`"errors/503"` is
 //! `errors/503.html.hbs`), with every other template of that directory available as a partial.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use handlebars::Handlebars;
@@ -82,6 +83,42 @@ fn template_files(dir: &Path) -> Vec<(String, PathBuf)> {
     out
 }
 
+/// Templates compiled by earlier loads, by name and file, with the source they came from: a
+/// reload reads every file again but compiles only what changed (handlebars' parser is most of a
+/// reload's work).
+type CompiledCache = HashMap<(String, PathBuf), (String, handlebars::Template)>;
+
+fn compiled_cache() -> &'static Mutex<CompiledCache> {
+    static CACHE: OnceLock<Mutex<CompiledCache>> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+/// `registry.register_template_file(name, path)`, compiling only when the file changed since it
+/// was last compiled.
+fn register_file(
+    registry: &mut Handlebars<'static>,
+    name: &str,
+    path: &Path,
+) -> Result<(), handlebars::TemplateError> {
+    if registry.dev_mode() || registry.prevent_indent() {
+        return registry.register_template_file(name, path);
+    }
+    let source = std::fs::read_to_string(path)
+        .map_err(|e| handlebars::TemplateError::from((e, name.to_owned())))?;
+    let key = (name.to_owned(), path.to_path_buf());
+    let mut cache = compiled_cache().lock().unwrap_or_else(|e| e.into_inner());
+    let template = match cache.get(&key) {
+        Some((cached, template)) if *cached == source => template.clone(),
+        _ => {
+            let template = handlebars::Template::compile_with_name(&source, name.to_owned())?;
+            cache.insert(key, (source, template.clone()));
+            template
+        }
+    };
+    registry.register_template(name, template);
+    Ok(())
+}
+
 impl Renderer {
     /// Builds the registry: the built-in page, or `template` with the rest of `template_dir` as
     /// partials.
@@ -114,7 +151,7 @@ impl Renderer {
                         ),
                     ));
                 };
-                registry.register_template_file(name, file).map_err(|e| {
+                register_file(&mut registry, name, file).map_err(|e| {
                     Error::setting(
                         "template",
                         Some(format!("{name:?}")),
@@ -124,7 +161,7 @@ impl Renderer {
                 // The others are partials; one that does not parse is only a problem if used,
                 // which rendering below reports.
                 for (other, path) in files.iter().filter(|(n, _)| n != name) {
-                    let _ = registry.register_template_file(other, path);
+                    let _ = register_file(&mut registry, other, path);
                 }
                 name.to_string()
             }

@@ -24,6 +24,8 @@ const DOMAIN: &[u8] = b"rocket_maintenance bypass cookie v1\0";
 #[derive(Clone)]
 pub(crate) struct BypassSecret {
     secret: String,
+    /// SHA-256 of the secret, for the header comparison.
+    digest: [u8; 32],
     /// `/<secret>`, the path that earns the cookie.
     path: String,
 }
@@ -70,8 +72,14 @@ fn hex(bytes: &[u8]) -> String {
 impl BypassSecret {
     /// Wraps a secret that passed [`validate_secret`].
     pub fn new(secret: String) -> Self {
+        use sha2::Digest;
         let path = format!("/{secret}");
-        BypassSecret { secret, path }
+        let digest = Sha256::digest(secret.as_bytes()).into();
+        BypassSecret {
+            secret,
+            digest,
+            path,
+        }
     }
 
     /// Whether `path` (the raw request path) is exactly `/<secret>`.
@@ -79,9 +87,14 @@ impl BypassSecret {
         path.len() == self.path.len() && bool::from(path.as_bytes().ct_eq(self.path.as_bytes()))
     }
 
-    /// Whether a header value equals the secret.
+    /// Whether a header value equals the secret. The digests are compared, so the time taken
+    /// does not depend on how long the secret is either. (The login path is compared directly:
+    /// it is checked on every request, where a digest would cost more than the rest of the
+    /// decision; it reveals at most the secret's length.)
     pub fn header_matches(&self, value: &str) -> bool {
-        bool::from(value.trim().as_bytes().ct_eq(self.secret.as_bytes()))
+        use sha2::Digest;
+        let given = Sha256::digest(value.trim().as_bytes());
+        bool::from(given.as_slice().ct_eq(self.digest.as_slice()))
     }
 
     /// A cookie value valid until `now + COOKIE_LIFETIME` (unix seconds).

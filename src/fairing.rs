@@ -565,7 +565,7 @@ impl Fairing for Maintenance {
         let Some(snapshot) = Snapshot::of(req) else {
             return;
         };
-        let state = snapshot.state.clone();
+        let state = &snapshot.state;
         let active = state.active.is_some();
         let facts = RequestFacts {
             method: req.method(),
@@ -585,9 +585,7 @@ impl Fairing for Maintenance {
                 }
             }
         }
-        if let Some(snapshot) = Snapshot::of(req) {
-            let _ = snapshot.verdict.set(verdict);
-        }
+        let _ = snapshot.verdict.set(verdict);
         // The secret in the bypass header never reaches the app, whatever the verdict. (Rocket
         // can replace a header but not remove one: it is left empty.)
         if state.policy().has_bypass_secret() && req.headers().contains(HEADER_NAME) {

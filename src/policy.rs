@@ -546,16 +546,15 @@ mod tests {
     #[test]
     fn read_only_holds_writes_only() {
         let p = policy("[maintenance]\nenabled = true\nread_only = true");
-        assert_eq!(
-            decide(&p, Method::Get, "/", "192.0.2.1", &[]),
-            Verdict::Pass
-        );
-        assert_eq!(
-            decide(&p, Method::Options, "/", "192.0.2.1", &[]),
-            Verdict::Pass
-        );
-        assert_eq!(decide(&p, Method::Post, "/", "192.0.2.1", &[]), HOLD);
-        assert_eq!(decide(&p, Method::Patch, "/", "192.0.2.1", &[]), HOLD);
+        let cases = [
+            (Method::Get, Verdict::Pass),
+            (Method::Options, Verdict::Pass),
+            (Method::Post, HOLD),
+            (Method::Patch, HOLD),
+        ];
+        for (method, want) in cases {
+            assert_eq!(decide(&p, method, "/", "192.0.2.1", &[]), want, "{method}");
+        }
     }
 
     #[test]
@@ -607,19 +606,15 @@ mod tests {
         let p = policy(
             "[maintenance]\nenabled = true\nallow_ips = [\"192.0.2.0/24\", \"2001:db8::1\"]",
         );
-        assert_eq!(
-            decide(&p, Method::Post, "/", "192.0.2.77", &[]),
-            Verdict::Pass
-        );
-        assert_eq!(
-            decide(&p, Method::Post, "/", "::ffff:192.0.2.77", &[]),
-            Verdict::Pass
-        );
-        assert_eq!(
-            decide(&p, Method::Post, "/", "2001:db8::1", &[]),
-            Verdict::Pass
-        );
-        assert_eq!(decide(&p, Method::Post, "/", "198.51.100.1", &[]), HOLD);
+        let cases = [
+            ("192.0.2.77", Verdict::Pass),
+            ("::ffff:192.0.2.77", Verdict::Pass),
+            ("2001:db8::1", Verdict::Pass),
+            ("198.51.100.1", HOLD),
+        ];
+        for (peer, want) in cases {
+            assert_eq!(decide(&p, Method::Post, "/", peer, &[]), want, "{peer}");
+        }
     }
 
     #[test]

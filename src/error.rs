@@ -4,13 +4,15 @@ use std::fmt;
 use std::path::PathBuf;
 
 use figment::error::{Actual, Kind};
+use figment::Metadata;
 
-use crate::settings::{describe_metadata, SECRET_KEYS};
+use crate::redact::{redact_config_values, redact_quoted, redacted, SECRET_KEYS};
 
 /// Why settings could not be loaded, a reload failed, or an operator command was refused.
 ///
 /// Every message names what to look at (the key as written, e.g. `maintenance.enabeld`, the value
-/// with secrets redacted, and the file) and says what to do. `Display` is one line.
+/// as written in TOML with secrets redacted, and the file) and says what to do. `Display` is one
+/// line.
 ///
 /// ```
 /// # use rocket::figment::Figment;
@@ -25,9 +27,17 @@ pub enum Error {
     Setting {
         /// The key as the user writes it, e.g. `maintenance.enabeld`.
         key: String,
-        /// The offending value as written, or `<redacted, N chars>` for secrets.
+        /// The offending value as written in TOML, or `<redacted, N chars>` for secrets.
         value: Option<String>,
         /// Where the value came from: a file path, or a provider such as `ROCKET_` environment.
+        origin: Option<String>,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+    /// The configuration as a whole cannot be read: a TOML syntax error, a `maintenance` that is
+    /// not a table, a figment that reads another file than at start.
+    Config {
+        /// Where: a file path, or a provider.
         origin: Option<String>,
         /// What is wrong and what to do.
         reason: String,
@@ -39,6 +49,34 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// The maintenance page's template cannot be loaded or does not render.
+    Template {
+        /// The template's name (`errors/503`), or `built-in page`.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A live-state file cannot be used.
+    LiveState {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The fleet store failed or refused (cargo feature `fleet`).
+    Store {
+        /// The store, as configured (never with a password).
+        store: String,
+        /// What failed.
+        reason: String,
+    },
+    /// A value given to a function or on a command line is invalid.
+    Value {
+        /// The value as given.
+        value: String,
+        /// What is wrong and what to write instead.
+        reason: String,
+    },
     /// An I/O operation failed.
     Io {
         /// What was being done, e.g. `writing /run/app/123.json`.
@@ -46,8 +84,6 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// Anything else, said in one sentence.
-    Other(String),
 }
 
 impl Error {
@@ -68,6 +104,39 @@ impl Error {
             }
         }
         self
+    }
+
+    /// The same error with every secret value of `config_text` (the config file it came from)
+    /// redacted from its texts. Paths and origins are left as they are: a directory may be named
+    /// like a secret, and a path is never one.
+    pub(crate) fn redact_config(self, config_text: &str) -> Self {
+        let clean = |s: String| redact_config_values(&s, config_text);
+        match self {
+            Error::Setting {
+                key,
+                value,
+                origin,
+                reason,
+            } => Error::Setting {
+                key,
+                value: value.map(clean),
+                origin,
+                reason: clean(reason),
+            },
+            Error::Config { origin, reason } => Error::Config {
+                origin,
+                reason: clean(reason),
+            },
+            Error::ConfigFile { path, reason } => Error::ConfigFile {
+                path,
+                reason: clean(reason),
+            },
+            Error::Template { name, reason } => Error::Template {
+                name,
+                reason: clean(reason),
+            },
+            other => other,
+        }
     }
 
     /// An I/O error, with what was being done.
@@ -92,10 +161,10 @@ impl Error {
         if path.is_empty() && !matches!(err.kind, Kind::UnknownField(..)) {
             // Not about a key: the file itself (a TOML syntax error) or the whole table.
             let origin = err.metadata.as_ref().map(describe_metadata);
-            return Error::Other(match origin {
-                Some(origin) => format!("{origin}: {}", err.kind),
-                None => err.kind.to_string(),
-            });
+            return Error::Config {
+                origin,
+                reason: err.kind.to_string(),
+            };
         }
         let secret = path.iter().any(|p| SECRET_KEYS.contains(&p.as_str()));
         let (value, reason) = describe_kind(&err.kind, secret);
@@ -123,7 +192,7 @@ fn describe_actual(actual: &Actual, secret: bool) -> String {
         return actual.to_string();
     }
     match actual {
-        Actual::Str(s) => crate::settings::redacted(s),
+        Actual::Str(s) => redacted(s),
         _ => "<redacted>".into(),
     }
 }
@@ -151,7 +220,7 @@ fn describe_kind(kind: &Kind, secret: bool) -> (Option<String>, String) {
         ),
         Kind::UnknownVariant(found, expected) => (
             Some(if secret {
-                crate::settings::redacted(found)
+                redacted(found)
             } else {
                 format!("{found:?}")
             }),
@@ -162,47 +231,13 @@ fn describe_kind(kind: &Kind, secret: bool) -> (Option<String>, String) {
     }
 }
 
-/// Replaces, in `message`, every line of `config_text` that holds a secret (and the secret's
-/// value itself), e.g. when a TOML parse error quotes the line.
-pub(crate) fn redact_secret_lines(message: &str, config_text: &str) -> String {
-    let mut out = message.to_string();
-    // Any line naming a secret key, wherever it stands (`a.bypass_secret = …`, an inline table
-    // `maintenance = { bypass_secret = … }`): the line, and every quoted or bare value on it.
-    for line in config_text
-        .lines()
-        .filter(|l| SECRET_KEYS.iter().any(|k| l.contains(k)))
-    {
-        let trimmed = line.trim();
-        out = out.replace(trimmed, &crate::settings::redacted(trimmed));
-        for key in SECRET_KEYS {
-            for (at, _) in line.match_indices(key) {
-                let rest = line[at + key.len()..]
-                    .trim_start()
-                    .trim_start_matches(['"', '\'']);
-                let Some(rest) = rest.trim_start().strip_prefix('=') else {
-                    continue;
-                };
-                let rest = rest.trim_start();
-                let value = match rest.strip_prefix(['"', '\'']) {
-                    Some(quoted) => quoted.split(['"', '\'']).next().unwrap_or(quoted),
-                    None => rest.split([',', '}', '#', ' ']).next().unwrap_or(rest),
-                };
-                if value.len() >= 4 {
-                    out = out.replace(value, &crate::settings::redacted(value));
-                }
-            }
-        }
+/// A provider as a user knows it: its file path if it has one, else its name.
+pub(crate) fn describe_metadata(md: &Metadata) -> String {
+    match &md.source {
+        Some(figment::Source::File(path)) => path.display().to_string(),
+        Some(other) => format!("{} ({})", md.name, other),
+        None => md.name.to_string(),
     }
-    out
-}
-
-/// A serde message about a secret may quote the value: drop everything between quotes.
-fn redact_quoted(message: &str) -> String {
-    let mut out = String::new();
-    for (i, part) in message.split('"').enumerate() {
-        out.push_str(if i % 2 == 1 { "<redacted>" } else { part });
-    }
-    out
 }
 
 impl fmt::Display for Error {
@@ -226,8 +261,17 @@ impl fmt::Display for Error {
             Error::ConfigFile { path, reason } => {
                 write!(f, "config file {}: {reason}", path.display())
             }
+            Error::Config { origin, reason } => match origin {
+                Some(origin) => write!(f, "{origin}: {reason}"),
+                None => f.write_str(reason),
+            },
+            Error::Template { name, reason } => write!(f, "template `{name}`: {reason}"),
+            Error::LiveState { path, reason } => {
+                write!(f, "live state {}: {reason}", path.display())
+            }
+            Error::Store { store, reason } => write!(f, "fleet store {store}: {reason}"),
+            Error::Value { value, reason } => write!(f, "{value:?}: {reason}"),
             Error::Io { action, source } => write!(f, "{action}: {source}"),
-            Error::Other(message) => f.write_str(message),
         }
     }
 }
@@ -244,34 +288,6 @@ impl std::error::Error for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quoted_secret_in_a_message_is_redacted() {
-        assert_eq!(
-            redact_quoted("bad value \"hunter2hunter2hunter2\" here"),
-            "bad value <redacted> here"
-        );
-    }
-
-    #[test]
-    fn secret_lines_of_a_config_file_are_redacted() {
-        let config = "[default.maintenance]\nbypass_secret = \"abcdefghijklmnopq\nenabled = true\n";
-        let msg =
-            "TOML parse error at line 2: | bypass_secret = \"abcdefghijklmnopq | unterminated";
-        let out = redact_secret_lines(msg, config);
-        assert!(!out.contains("abcdefghijklmnopq"), "{out}");
-        assert!(out.contains("<redacted,"), "{out}");
-    }
-
-    #[test]
-    fn secrets_in_inline_tables_and_bare_values_are_redacted() {
-        let config = "[default]\nmaintenance = { enabled = true, bypass_secret = \"inline-secret-value1\" }\n";
-        let out = redact_secret_lines("bad: maintenance = { enabled = true, bypass_secret = \"inline-secret-value1\" } here and inline-secret-value1", config);
-        assert!(!out.contains("inline-secret-value1"), "{out}");
-        let config = "[default.maintenance]\nbypass_secret = 1234567890123\n";
-        let out = redact_secret_lines("found 1234567890123", config);
-        assert!(!out.contains("1234567890123"), "{out}");
-    }
 
     #[test]
     fn display_names_key_value_origin_and_reason() {

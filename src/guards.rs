@@ -6,9 +6,9 @@ use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Ignite, Rocket, Sentinel};
 
-use crate::fairing::Snapshot;
 use crate::handle::MaintenanceHandle;
-use crate::state::MaintenanceStatus;
+use crate::snapshot::Snapshot;
+use crate::status::MaintenanceStatus;
 
 /// A route that takes this guard always answers the maintenance response, page and headers
 /// exactly as during maintenance, whatever the state (Django's `@force_maintenance_mode_on`).

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::engine::{Engine, Trigger};
 use crate::error::Error;
-use crate::state::MaintenanceStatus;
+use crate::status::MaintenanceStatus;
 
 /// The fairing's handle, in Rocket's managed state: the live status, and a way to reload.
 ///
@@ -38,7 +38,7 @@ impl MaintenanceHandle {
         let engine = self.engine.clone();
         rocket::tokio::task::spawn_blocking(move || engine.reload(Trigger::Handle))
             .await
-            .map_err(|e| Error::Other(format!("reload task failed: {e}")))?
+            .map_err(|e| Error::io("running the reload", std::io::Error::other(e)))?
     }
 }
 

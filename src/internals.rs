@@ -1,4 +1,4 @@
-//! Not part of the API: entry points for benchmarks, property tests and fuzz targets, which
+//! Not part of the API (behind the `internals` feature, which is not for users): entry points for benchmarks, property tests and fuzz targets, which
 //! live outside the crate. Nothing here is stable.
 
 use std::net::IpAddr;
@@ -7,9 +7,7 @@ use figment::providers::{Format as _, Toml};
 use rocket::http::uri::Origin;
 use rocket::http::{HeaderMap, Method};
 
-use crate::bypass::BypassSecret;
-use crate::networks::{parse_network, NetworkSet};
-use crate::policy::{Policy, RequestFacts, Verdict};
+use crate::policy::{parse_network, BypassSecret, NetworkSet, Policy, RequestFacts, Verdict};
 use crate::settings::Settings;
 use crate::Error;
 
@@ -80,12 +78,12 @@ pub fn client_ip(
     trusted: &[&str],
 ) -> IpAddr {
     let trusted = NetworkSet::new(trusted.iter().filter_map(|t| parse_network(t).ok()));
-    crate::client_ip::client_ip(peer, forwarded_for.iter().copied(), real_ip, &trusted)
+    crate::policy::client_ip(peer, forwarded_for.iter().copied(), real_ip, &trusted)
 }
 
 /// Parses one `X-Forwarded-For` entry.
 pub fn parse_forwarded_entry(entry: &str) -> Option<IpAddr> {
-    crate::client_ip::parse_forwarded_entry(entry)
+    crate::policy::parse_forwarded_entry(entry)
 }
 
 /// Whether a bypass cookie value is valid for `secret` at `now`.

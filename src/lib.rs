@@ -39,32 +39,9 @@
 //! 3. `sudo systemctl reload myapp` (or `rocket-maintenance on --unit myapp`): the running
 //!    service answers 503 from the next request on.
 //!
-//! # Configuration: the `maintenance` table
+//! # Settings
 //!
-//! | key | type | meaning (default) |
-//! | --- | --- | --- |
-//! | `enabled` | bool | the switch (`false`) |
-//! | `message` | string | shown on the page and in the JSON document (a neutral sentence) |
-//! | `retry_after` | seconds, `"15m"`/`"1h 30m"`, or an RFC 3339 time | `Retry-After`: delay-seconds for a delay, an HTTP-date for a time (none once it has passed) (none) |
-//! | `starts_at`, `ends_at` | RFC 3339 times | a window: on while `starts_at <= now < ends_at`, even with `enabled = false`; flips on its own; `Retry-After` is then `ends_at` unless `retry_after` is set (none) |
-//! | `read_only` | bool | only unsafe methods (not `GET`/`HEAD`/`OPTIONS`) are held back (`false`) |
-//! | `status` | 400-599 | the response status (`503`) |
-//! | `template` | name | a handlebars template in Rocket's `template_dir`, named like rocket_dyn_templates names them (`"errors/503"` is `errors/503.html.hbs`); other templates there are partials (the built-in page) |
-//! | `context` | table | extra template variables, at the top level (`{{support_email}}`) (empty) |
-//! | `format` | `"auto"`, `"html"`, `"json"`, `"text"` | `auto` negotiates on `Accept`; JSON is `application/problem+json` (`"auto"`) |
-//! | `redirect` | path or URL | answer `302 Found` to it instead of the page; JSON clients still get the document (none) |
-//! | `refresh` | seconds | a `Refresh` header on the page (none) |
-//! | `allow_paths` | glob patterns | paths that pass, e.g. `"/static/**"`, `"/healthz"`; `*` stays in a segment, `**` crosses (`[]`) |
-//! | `allow_ips` | IPs or CIDRs | clients that pass (`[]`) |
-//! | `trusted_proxies` | IPs or CIDRs | the only peers believed about `X-Forwarded-For`/`X-Real-IP` (`[]`) |
-//! | `bypass_secret` | 16-128 of `[A-Za-z0-9_-]` | `GET /<secret>` sets a bypass cookie; the header `X-Maintenance-Bypass: <secret>` lets one request through (none) |
-//!
-//! Template variables: `message`, `status`, `title`, `read_only`, `retry_after` (seconds) and
-//! `retry_after_text` (`"15 minutes"`), `retry_at`, `starts_at`, `ends_at` (RFC 3339), and every
-//! key of `context`.
-//!
-//! Unknown keys and bad values stop the launch with one message that names the key as written
-//! (`maintenance.enabeld`), the value and the file; secrets show as `<redacted, N chars>`.
+//! The full table is below, after the module map ([Settings: the `maintenance` table](#settings-the-maintenance-table)).
 //!
 //! # Decision order (first match wins)
 //!
@@ -128,41 +105,71 @@
 //! assert_eq!(response.headers().get_one("Cache-Control"), Some("no-store"));
 //! ```
 
+//! # How the crate is built
+//!
+//! Data flows one way: settings are read and validated into an immutable state, the state is
+//! swapped in atomically, and requests read it.
+//!
+//! ```text
+//! figment ──> settings ──> policy ──> page ──> load ──> state ──> engine ──> fairing / guards
+//!  (Rocket.toml)  (serde)  (compiled)  (rendered)   (all of it)  (swapped)   (per request)
+//! ```
+//!
+//! | module | holds |
+//! | --- | --- |
+//! | `settings` | the `maintenance` table as written (serde), durations and times |
+//! | `policy/` | the compiled settings and the pure per-request decision: globs, networks and the client address, the bypass secret |
+//! | `page` | the page renderer (its own handlebars registry) and the pre-rendered answers |
+//! | `load` | reading and validating everything a state needs from one figment |
+//! | `state`, `status` | one immutable state; [`MaintenanceStatus`], its public view |
+//! | `engine/` | the live state and every change of it: reload, window edges, the fleet record; the `STATUS=` line and the live-state file |
+//! | `fairing/` | the builder, the `Fairing` impl, its private routes and its answers |
+//! | `snapshot`, `guards`, `handle` | what a request, a guard and app code read |
+//! | `signals`, `schedule`, `notify`, `live_file` | `SIGHUP`, window edges and the watchdog, `sd_notify`, the live-state file |
+//! | `fleet/` | the fleet store: its table, record, calls, and the operator's switch (feature `fleet`) |
+//! | `redact`, `error` | the one place secrets are hidden; the one error type |
+//! | [`control`] | what the operator CLI (package `rocket-maintenance-cli`) needs |
+//!
+//! No module imports one to its right in the diagram above from one to its left's side: there
+//! is no import cycle between modules.
+//!
+#![doc = include_str!("../docs/settings.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-mod bypass;
-mod client_ip;
+pub mod control;
 mod engine;
 mod error;
 mod fairing;
 #[cfg(feature = "fleet")]
-pub mod fleet;
+pub(crate) mod fleet;
 mod guards;
 mod handle;
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod internals;
+mod live_file;
+mod load;
 mod negotiate;
-mod networks;
 mod notify;
 mod page;
 mod policy;
+mod redact;
 mod schedule;
 mod settings;
 mod signals;
+mod snapshot;
 mod state;
-
-#[doc(hidden)]
-pub mod internals;
-pub mod live_file;
-pub mod operator;
+mod status;
 
 pub use crate::error::Error;
-pub use crate::fairing::{Maintenance, FAIRING_NAME};
+pub use crate::fairing::Maintenance;
 pub use crate::guards::ForceOn;
 pub use crate::handle::MaintenanceHandle;
-pub use crate::notify::{monotonic_usec, sanitize_status};
-pub use crate::settings::{format_time, parse_duration, parse_time, Format};
-pub use crate::state::MaintenanceStatus;
-pub use bypass::{generate_secret, COOKIE_NAME, HEADER_NAME};
+pub use crate::policy::{COOKIE_NAME, HEADER_NAME};
+pub use crate::settings::Format;
+pub use crate::status::MaintenanceStatus;
 /// The handlebars crate the page is rendered with, for [`Maintenance::handlebars`].
 pub use handlebars;
 
@@ -176,5 +183,5 @@ pub use handlebars;
 /// assert!(err.to_string().contains("maintenance.enabeld"));
 /// ```
 pub fn check_settings(figment: &figment::Figment) -> Result<(), Error> {
-    engine::load(figment, None).map(|_| ())
+    load::load(figment, None).map(|_| ())
 }

@@ -101,10 +101,10 @@ impl LiveState {
             .map_err(|e| Error::io(format!("reading {}", dir.display()), e))?
             .uid();
         if owner != nix::unistd::getuid().as_raw() {
-            return Err(Error::Other(format!(
-                "refusing to write the live state into {}: another user owns it",
-                dir.display()
-            )));
+            return Err(Error::LiveState {
+                path: path.to_path_buf(),
+                reason: format!("refusing to write it: another user owns {}", dir.display()),
+            });
         }
         let mut tmp = tempfile::NamedTempFile::new_in(dir)
             .map_err(|e| Error::io(format!("writing into {}", dir.display()), e))?;
@@ -126,11 +126,13 @@ impl LiveState {
         let meta = std::fs::metadata(path)
             .map_err(|e| Error::io(format!("reading the live state {}", path.display()), e))?;
         if meta.uid() != owner {
-            return Err(Error::Other(format!(
-                "refusing the live state {}: it belongs to uid {}, not to the service's uid {owner}",
-                path.display(),
-                meta.uid()
-            )));
+            return Err(Error::LiveState {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "refusing it: it belongs to uid {}, not to the service's uid {owner}",
+                    meta.uid()
+                ),
+            });
         }
         LiveState::read(path)
     }
@@ -146,8 +148,10 @@ impl LiveState {
                 e,
             )
         })?;
-        serde_json::from_slice(&text)
-            .map_err(|e| Error::Other(format!("live state {} is not valid: {e}", path.display())))
+        serde_json::from_slice(&text).map_err(|e| Error::LiveState {
+            path: path.to_path_buf(),
+            reason: format!("is not valid: {e}"),
+        })
     }
 }
 

@@ -135,7 +135,10 @@ impl Renderer {
             None => {
                 registry
                     .register_template_string(BUILT_IN_NAME, BUILT_IN_PAGE)
-                    .map_err(|e| Error::Other(format!("built-in page: {e}")))?;
+                    .map_err(|e| Error::Template {
+                        name: "built-in page".into(),
+                        reason: e.to_string(),
+                    })?;
                 BUILT_IN_NAME.to_string()
             }
             Some(name) => {
@@ -205,7 +208,10 @@ impl Renderer {
             .registry
             .render(&self.name, &Value::Object(vars))
             .map_err(|e| match self.name.as_str() {
-                BUILT_IN_NAME => Error::Other(format!("built-in page does not render: {e}")),
+                BUILT_IN_NAME => Error::Template {
+                    name: "built-in page".into(),
+                    reason: format!("does not render: {e}"),
+                },
                 name => Error::setting(
                     "template",
                     Some(format!("{name:?}")),
@@ -227,8 +233,10 @@ impl Renderer {
         if let Some(t) = retry_at {
             problem.insert("retry_at".into(), json!(format_time(t)));
         }
-        let json = serde_json::to_vec(&Value::Object(problem))
-            .map_err(|e| Error::Other(format!("problem document: {e}")))?;
+        let json = serde_json::to_vec(&Value::Object(problem)).map_err(|e| Error::Template {
+            name: "problem document".into(),
+            reason: e.to_string(),
+        })?;
 
         let mut text = format!("{} {title}\n\n{}\n", policy.status, policy.message);
         if let Some(d) = retry_seconds {

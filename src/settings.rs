@@ -6,16 +6,13 @@
 //! request-time form lives in `policy`.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use figment::{Figment, Metadata};
+use figment::Figment;
 use serde::Deserialize;
 
 use crate::error::Error;
-
-/// The keys whose values are secrets: never printed, in any error or log line.
-pub(crate) const SECRET_KEYS: &[&str] = &["bypass_secret", "password", "password_file"];
+use crate::redact::Secret;
 
 /// What the response format is chosen by. Default: `auto`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -101,22 +98,6 @@ impl SwitchKeys {
     }
 }
 
-/// A string that never shows itself in `Debug` or `Display`.
-#[derive(Clone, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub(crate) struct Secret(pub String);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", redacted(&self.0))
-    }
-}
-
-/// How a secret is shown: its length only.
-pub(crate) fn redacted(secret: &str) -> String {
-    format!("<redacted, {} chars>", secret.chars().count())
-}
-
 /// The default message, shown when the table sets none.
 pub(crate) const DEFAULT_MESSAGE: &str =
     "This site is down for scheduled maintenance. Please check back soon.";
@@ -135,18 +116,9 @@ impl Settings {
     }
 }
 
-/// A provider as a user knows it: its file path if it has one, else its name.
-pub(crate) fn describe_metadata(md: &Metadata) -> String {
-    match &md.source {
-        Some(figment::Source::File(path)) => path.display().to_string(),
-        Some(other) => format!("{} ({})", md.name, other),
-        None => md.name.to_string(),
-    }
-}
-
 /// Parses a duration as written in settings and on the command line: `"900"`, `"15m"`,
 /// `"1h 30m"`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     if let Ok(secs) = text.parse::<u64>() {
         return Ok(Duration::from_secs(secs));
@@ -155,7 +127,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// Parses an RFC 3339 time (`2026-11-25T03:00:00Z`, offsets allowed).
-pub fn parse_time(text: &str) -> Result<SystemTime, String> {
+pub(crate) fn parse_time(text: &str) -> Result<SystemTime, String> {
     let t =
         time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
             .map_err(|e| {

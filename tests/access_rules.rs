@@ -223,7 +223,7 @@ async fn read_only_keeps_reads_up_and_holds_writes() {
 
 #[rocket::async_test]
 async fn window_starts_and_ends_while_the_server_runs() {
-    let fmt = |t: SystemTime| rocket_maintenance::format_time(t);
+    let fmt = |t: SystemTime| rocket_maintenance::control::format_time(t);
     // Seconds granularity: start at the next second boundary + 1, end 2 s later.
     let now = SystemTime::now();
     let start = now + Duration::from_secs(2);
@@ -233,8 +233,8 @@ async fn window_starts_and_ends_while_the_server_runs() {
         fmt(start),
         fmt(end)
     );
-    let start = rocket_maintenance::parse_time(&fmt(start)).unwrap();
-    let end = rocket_maintenance::parse_time(&fmt(end)).unwrap();
+    let start = rocket_maintenance::control::parse_time(&fmt(start)).unwrap();
+    let end = rocket_maintenance::control::parse_time(&fmt(end)).unwrap();
     let client = client(rocket_with(&toml, routes![index], vec![])).await;
     let handle = client
         .rocket()

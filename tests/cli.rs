@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use common::{demo_config, Demo};
 
 fn cli(args: &[&str], env: &[(&str, &str)], cwd: &std::path::Path) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rocket-maintenance"));
+    let mut cmd = Command::new(common::cli_bin());
     cmd.args(args)
         .current_dir(cwd)
         .env_remove("ROCKET_CONFIG")
@@ -237,8 +237,21 @@ fn off_ends_an_active_window_and_says_so() {
 
 #[test]
 fn with_secret_prints_a_secret_once_that_works() {
+    use std::os::unix::fs::PermissionsExt;
     let demo = Demo::start(&demo_config("enabled = false"), false, &[]);
     let pid = demo.pid().to_string();
+    // A world-readable config would show the secret to every user: refused, file untouched.
+    let before = std::fs::read(demo.config_path()).unwrap();
+    std::fs::set_permissions(demo.config_path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = cli(
+        &["on", "--pid", &pid, "--with-secret"],
+        &[],
+        demo.dir.path(),
+    );
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("chmod 640"), "{}", text(&out));
+    assert_eq!(std::fs::read(demo.config_path()).unwrap(), before);
+    std::fs::set_permissions(demo.config_path(), std::fs::Permissions::from_mode(0o640)).unwrap();
     let out = cli(
         &["on", "--pid", &pid, "--with-secret"],
         &[],
@@ -292,7 +305,7 @@ fn two_clis_at_once_never_lose_a_change() {
                 } else {
                     format!("{i}m")
                 };
-                Command::new(env!("CARGO_BIN_EXE_rocket-maintenance"))
+                Command::new(common::cli_bin())
                     .args(["on", "--config", &p, &key, &value])
                     .output()
                     .unwrap()
@@ -316,7 +329,7 @@ fn a_killed_cli_leaves_the_file_whole() {
     let old = "[default.maintenance]\nenabled = false\n";
     std::fs::write(&path, old).unwrap();
     for i in 0..30u64 {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rocket-maintenance"))
+        let mut child = Command::new(common::cli_bin())
             .args([
                 "on",
                 "--config",
@@ -332,7 +345,14 @@ fn a_killed_cli_leaves_the_file_whole() {
         let _ = child.wait();
         let now = std::fs::read_to_string(&path).unwrap();
         assert!(
-            now.parse::<toml_edit::DocumentMut>().is_ok() && now.contains("[default.maintenance]"),
+            rocket::figment::Figment::from(
+                <rocket::figment::providers::Toml as rocket::figment::providers::Format>::string(
+                    &now
+                )
+            )
+            .extract::<rocket::figment::value::Value>()
+            .is_ok()
+                && now.contains("[default.maintenance]"),
             "whole after kill {i}: {now:?}"
         );
     }

@@ -18,10 +18,7 @@ fn fleet_config(store: &str, namespace: &str, extra: &str) -> String {
 }
 
 fn cli(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rocket-maintenance"))
-        .args(args)
-        .output()
-        .unwrap()
+    Command::new(common::cli_bin()).args(args).output().unwrap()
 }
 
 fn text(o: &Output) -> String {

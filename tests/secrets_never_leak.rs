@@ -53,13 +53,13 @@ fn the_secret_shows_nowhere() {
         .unwrap();
         assert!(live.contains("reload failed"), "{live}");
         seen.push_str(&live);
-        let cli = Command::new(env!("CARGO_BIN_EXE_rocket-maintenance"))
+        let cli = Command::new(common::cli_bin())
             .args(["status", "--pid", &demo.pid().to_string()])
             .output()
             .unwrap();
         seen.push_str(&String::from_utf8_lossy(&cli.stdout));
         seen.push_str(&String::from_utf8_lossy(&cli.stderr));
-        let cli = Command::new(env!("CARGO_BIN_EXE_rocket-maintenance"))
+        let cli = Command::new(common::cli_bin())
             .args(["on", "--config", demo.config_path().to_str().unwrap()])
             .output()
             .unwrap();

@@ -5,7 +5,10 @@ mod common;
 
 use rocket::error::ErrorKind;
 use rocket::{get, routes};
-use rocket_maintenance::{ForceOn, Maintenance, MaintenanceStatus, FAIRING_NAME};
+use rocket_maintenance::{ForceOn, Maintenance, MaintenanceStatus};
+
+/// The fairing's name, as Rocket prints it.
+const FAIRING_NAME: &str = "Maintenance";
 
 #[get("/a")]
 fn a(_s: MaintenanceStatus) {}

@@ -38,7 +38,7 @@ fn start_reload_failed_reload_and_stop_send_the_protocol() {
         .unwrap()
         .parse()
         .unwrap();
-    assert!(usec > 0 && usec <= rocket_maintenance::monotonic_usec());
+    assert!(usec > 0 && usec <= rocket_maintenance::control::monotonic_usec());
     let ready = demo.next_notification(WAIT).unwrap();
     assert!(
         ready.starts_with("READY=1\nSTATUS=maintenance on since "),

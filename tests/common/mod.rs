@@ -53,15 +53,45 @@ pub fn target_dir() -> PathBuf {
     exe.parent().unwrap().parent().unwrap().to_path_buf()
 }
 
-/// The demo binary, which `cargo test` builds with the tests.
+/// Builds the demo and the CLI once per test process, with this build's features and profile,
+/// so that a test file run alone (`cargo test --test faults`) finds them. Within `cargo test`
+/// they are already built, and this is a quick no-op.
+fn build_binaries() {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let mut cmd = std::process::Command::new(env!("CARGO"));
+        cmd.current_dir(repo()).args([
+            "build",
+            "--quiet",
+            "--example",
+            "demo",
+            "--bin",
+            "rocket-maintenance",
+        ]);
+        if cfg!(feature = "fleet") {
+            cmd.args(["--features", "fleet"]);
+        }
+        if target_dir().ends_with("release") {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("running cargo build");
+        assert!(
+            status.success(),
+            "cargo build of the demo and the CLI failed"
+        );
+    });
+}
+
+/// The demo binary, built for this test run.
 pub fn demo_bin() -> PathBuf {
-    let path = target_dir().join("examples/demo");
-    assert!(
-        path.is_file(),
-        "{} is missing: run the tests with `cargo test` (which builds examples)",
-        path.display()
-    );
-    path
+    build_binaries();
+    target_dir().join("examples/demo")
+}
+
+/// The `rocket-maintenance` binary (package `rocket-maintenance-cli`), built for this test run.
+pub fn cli_bin() -> PathBuf {
+    build_binaries();
+    target_dir().join("rocket-maintenance")
 }
 
 /// The repository root.

@@ -1,13 +1,15 @@
 //! The bypass secret: Laravel's `down --secret`, without Rocket's `secrets` feature.
 //!
-//! `GET /<secret>` earns a cookie that holds `v1.<expiry>.<mac>`, where `mac` is an HMAC-SHA256 of
-//! the expiry keyed from the secret: the cookie never holds the secret, changing the secret
-//! revokes every cookie, and a forged, tampered or expired cookie fails. Comparisons are
+//! `GET /<secret>` earns a cookie that holds `v2.<expiry>.<mac>`, where `mac` is an HMAC-SHA256 of
+//! the expiry under a key derived from the secret (HKDF-SHA256 with a fixed label, so the secret
+//! itself is never a MAC key): the cookie never holds the secret, changing the secret revokes every
+//! cookie, and a forged, tampered, non-canonical or expired cookie fails. Comparisons are
 //! constant-time.
 
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
+use hkdf::Hkdf;
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
@@ -18,12 +20,15 @@ pub const HEADER_NAME: &str = "X-Maintenance-Bypass";
 /// How long the cookie lasts.
 pub const COOKIE_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
 
-const DOMAIN: &[u8] = b"rocket_maintenance bypass cookie v1\0";
+/// The HKDF label the cookie key is derived with.
+const KEY_LABEL: &[u8] = b"rocket_maintenance bypass cookie v2";
 
 /// A validated secret: 16-128 characters of `[A-Za-z0-9_-]`.
 #[derive(Clone)]
 pub(crate) struct BypassSecret {
     secret: String,
+    /// The cookie's MAC key, derived from the secret.
+    mac_key: [u8; 32],
     /// SHA-256 of the secret, for the header comparison.
     digest: [u8; 32],
     /// `/<secret>`, the path that earns the cookie.
@@ -32,7 +37,7 @@ pub(crate) struct BypassSecret {
 
 impl std::fmt::Debug for BypassSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&crate::settings::redacted(&self.secret))
+        f.write_str(&crate::redact::redacted(&self.secret))
     }
 }
 
@@ -52,11 +57,19 @@ pub(crate) fn validate_secret(secret: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn mac_of(secret: &str, expiry: u64) -> Hmac<Sha256> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
-    mac.update(DOMAIN);
+fn mac_of(key: &[u8; 32], expiry: u64) -> Hmac<Sha256> {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key");
     mac.update(expiry.to_string().as_bytes());
     mac
+}
+
+/// An expiry as written by [`BypassSecret::cookie_value`]: digits only, no sign, no leading zero.
+fn parse_canonical(text: &str) -> Option<u64> {
+    let canonical = !text.is_empty()
+        && text.len() <= 20
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && (text == "0" || !text.starts_with('0'));
+    canonical.then(|| text.parse().ok()).flatten()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -75,8 +88,13 @@ impl BypassSecret {
         use sha2::Digest;
         let path = format!("/{secret}");
         let digest = Sha256::digest(secret.as_bytes()).into();
+        let mut mac_key = [0u8; 32];
+        Hkdf::<Sha256>::new(None, secret.as_bytes())
+            .expand(KEY_LABEL, &mut mac_key)
+            .expect("32 bytes is a valid HKDF-SHA256 length");
         BypassSecret {
             secret,
+            mac_key,
             digest,
             path,
         }
@@ -100,25 +118,25 @@ impl BypassSecret {
     /// A cookie value valid until `now + COOKIE_LIFETIME` (unix seconds).
     pub fn cookie_value(&self, now: u64) -> String {
         let expiry = now + COOKIE_LIFETIME.as_secs();
-        let tag = mac_of(&self.secret, expiry).finalize().into_bytes();
-        format!("v1.{expiry}.{}", hex(&tag))
+        let tag = mac_of(&self.mac_key, expiry).finalize().into_bytes();
+        format!("v2.{expiry}.{}", hex(&tag))
     }
 
     /// Whether a cookie value was made by [`cookie_value`](Self::cookie_value) with this secret
     /// and has not expired at `now`.
     pub fn cookie_is_valid(&self, value: &str, now: u64) -> bool {
         let mut parts = value.splitn(3, '.');
-        let (Some("v1"), Some(expiry), Some(tag)) = (parts.next(), parts.next(), parts.next())
+        let (Some("v2"), Some(expiry), Some(tag)) = (parts.next(), parts.next(), parts.next())
         else {
             return false;
         };
-        let Ok(expiry) = expiry.parse::<u64>() else {
+        let Some(expiry) = parse_canonical(expiry) else {
             return false;
         };
         if expiry <= now || expiry > now + COOKIE_LIFETIME.as_secs() + 60 {
             return false;
         }
-        let expected = hex(&mac_of(&self.secret, expiry).finalize().into_bytes());
+        let expected = hex(&mac_of(&self.mac_key, expiry).finalize().into_bytes());
         bool::from(expected.as_bytes().ct_eq(tag.as_bytes()))
     }
 }
@@ -126,7 +144,7 @@ impl BypassSecret {
 /// A fresh random secret for `--with-secret`: 32 random bytes as 64 hex characters.
 pub fn generate_secret() -> Result<String, std::io::Error> {
     let mut bytes = [0u8; 32];
-    getrandom::getrandom(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
+    getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
     Ok(hex(&bytes))
 }
 
@@ -186,10 +204,10 @@ mod tests {
         for junk in [
             "",
             "v1",
-            "v1..",
-            "v1.x.y",
+            "v2..",
+            "v2.x.y",
             "v2.1.2",
-            "v1.99999999999999999999999.00",
+            "v2.99999999999999999999999.00",
         ] {
             assert!(!s.cookie_is_valid(junk, NOW), "{junk}");
         }

@@ -8,7 +8,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use crate::networks::NetworkSet;
+use super::networks::NetworkSet;
 
 /// Parses one `X-Forwarded-For` entry: `ip`, `ip:port`, `[v6]` or `[v6]:port`.
 pub(crate) fn parse_forwarded_entry(entry: &str) -> Option<IpAddr> {
@@ -59,7 +59,7 @@ pub(crate) fn client_ip<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::networks::parse_network;
+    use crate::policy::networks::parse_network;
 
     fn trusted(items: &[&str]) -> NetworkSet {
         NetworkSet::new(items.iter().map(|s| parse_network(s).unwrap()))

@@ -1,76 +1,35 @@
-//! The fairing: decides each request, and routes held-back requests to its own answer.
-//!
-//! Rocket fairings cannot answer a request, so at ignite the fairing mounts, under two private
-//! prefixes and at ranks ahead of every application route:
-//!
-//! - `OPEN_PREFIX`: copies of the `force_off` routes (gated: they only serve held-back requests)
-//!   and, behind them, a catch-all for every method that gives the maintenance response;
-//! - `ANSWER_PREFIX`: a catch-all that gives the maintenance response or the bypass redirect.
-//!
-//! In `on_request` a held-back request is moved under `OPEN_PREFIX`, so Rocket's own router picks
-//! a `force_off` route or the catch-all, and nothing else. A request to the bypass path is moved to
-//! `ANSWER_PREFIX`, where no application route can see it.
+//! The fairing: its builder ([`Maintenance`]), and the `Fairing` impl that decides each request
+//! and moves held-back ones to its own routes (`routes.rs`), which answer with `respond.rs`.
 
-use std::io::Cursor;
+mod respond;
+mod routes;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::futures::future::BoxFuture;
 use rocket::http::uri::Origin;
-use rocket::http::{ContentType, Cookie, Header, Method, SameSite, Status};
+use rocket::http::Header;
 use rocket::request::FromRequest;
-use rocket::route::{Handler, Outcome};
 use rocket::{Build, Data, Orbit, Request, Response, Rocket, Route};
 
-use crate::bypass::{COOKIE_LIFETIME, COOKIE_NAME, HEADER_NAME};
-use crate::engine::{ChangeHook, Engine, FigmentSource};
+use self::respond::maintenance_response;
+use self::routes::{move_under, ANSWER_PREFIX, OPEN_PREFIX};
+use crate::engine::{ChangeHook, Engine};
 use crate::handle::MaintenanceHandle;
-use crate::negotiate::{negotiate, Representation};
+use crate::load::FigmentSource;
 use crate::notify;
 use crate::page::HandlebarsHook;
-use crate::policy::{RequestFacts, Verdict};
+use crate::policy::{RequestFacts, Verdict, COOKIE_NAME, HEADER_NAME};
 use crate::signals::{self, Slot};
-use crate::state::{MaintenanceStatus, State};
-
-/// Where held-back requests go: `force_off` copies and the maintenance catch-all.
-pub(crate) const OPEN_PREFIX: &str = "/__rocket_maintenance_open";
-/// Where the bypass path goes: the answer catch-all alone.
-pub(crate) const ANSWER_PREFIX: &str = "/__rocket_maintenance_answer";
+use crate::snapshot::Snapshot;
+use crate::status::MaintenanceStatus;
 
 /// The fairing's name, as Rocket prints it.
-pub const FAIRING_NAME: &str = "Maintenance";
+const FAIRING_NAME: &str = "Maintenance";
 
 type ExemptGuard = Box<dyn for<'a> Fn(&'a Request<'_>) -> BoxFuture<'a, bool> + Send + Sync>;
-
-/// The per-request snapshot: the state the decision was made on, and the decision.
-///
-/// Whoever asks first (a guard run by an earlier fairing, or `on_request`) fixes the state; only
-/// `on_request` sets the verdict, so nothing that runs before it can make a held-back request
-/// look like one that passed.
-pub(crate) struct Snapshot {
-    pub state: Arc<State>,
-    verdict: OnceLock<Verdict>,
-    /// Set by the `ForceOn` guard: `on_response` replaces the catcher's answer.
-    pub forced_on: AtomicBool,
-}
-
-impl Snapshot {
-    /// The request's snapshot (taken now, from the live state, if no one took it yet).
-    pub fn of<'r>(req: &'r Request<'_>) -> Option<&'r Snapshot> {
-        let handle = req.rocket().state::<MaintenanceHandle>()?;
-        Some(req.local_cache(|| Snapshot {
-            state: handle.engine.current(),
-            verdict: OnceLock::new(),
-            forced_on: AtomicBool::new(false),
-        }))
-    }
-
-    /// The decision `on_request` made (a request it did not see passed).
-    pub fn verdict(&self) -> Verdict {
-        self.verdict.get().copied().unwrap_or(Verdict::Pass)
-    }
-}
 
 /// Maintenance mode for a Rocket application: the fairing and its builder.
 ///
@@ -232,231 +191,6 @@ impl Maintenance {
         self.handlebars = Some(Arc::new(f));
         self
     }
-
-    /// Where maintenance routes go: ranks ahead of every route mounted so far.
-    fn plan_ranks(&self, rocket: &Rocket<Build>) -> Result<RankPlan, String> {
-        let fo_ranks = || {
-            self.force_off
-                .iter()
-                .flat_map(|(_, rs)| rs.iter().map(|r| r.rank as i128))
-        };
-        let min_rank = rocket
-            .routes()
-            .map(|r| r.rank as i128)
-            .chain(fo_ranks())
-            .min()
-            .unwrap_or(0);
-        let max_fo = fo_ranks().max().unwrap_or(0);
-        let span = max_fo - fo_ranks().min().unwrap_or(0) + 1;
-        let plan = RankPlan {
-            catch_all: min_rank - 1,
-            max_fo,
-            span,
-        };
-        // Check the extremes fit in `isize` once, so that mounting cannot fail.
-        let lowest = plan.copy_rank(fo_ranks().min().unwrap_or(0) as isize);
-        match (isize::try_from(plan.catch_all), isize::try_from(lowest)) {
-            (Ok(_), Ok(_)) => Ok(plan),
-            _ => {
-                Err("route ranks are too extreme to place maintenance routes ahead of them".into())
-            }
-        }
-    }
-
-    /// Mounts the `force_off` routes, their gated copies and the catch-alls.
-    fn mount_routes(&self, mut rocket: Rocket<Build>, plan: &RankPlan) -> Rocket<Build> {
-        let rank = |r: i128| r as isize;
-        for (base, routes) in &self.force_off {
-            rocket = rocket.mount(base.as_str(), routes.clone());
-            let open_base = if base == "/" {
-                OPEN_PREFIX.to_string()
-            } else {
-                format!("{OPEN_PREFIX}{base}")
-            };
-            let mut copies = Vec::new();
-            for route in routes {
-                let mut copy = route.clone();
-                copy.rank = rank(plan.copy_rank(route.rank));
-                copy.handler = Box::new(Gate(route.handler.clone()));
-                copies.push(copy);
-                let explicit_head = routes.iter().any(|r| {
-                    r.method == Method::Head && r.uri.to_string() == route.uri.to_string()
-                });
-                if route.method == Method::Get && !explicit_head {
-                    // Rocket answers HEAD with a GET route only when no HEAD route matches; the
-                    // HEAD catch-all would match, so the GET route gets a HEAD twin ahead of it.
-                    let mut twin = route.clone();
-                    twin.method = Method::Head;
-                    twin.rank = rank(plan.head_rank(route.rank));
-                    twin.handler = Box::new(Gate(route.handler.clone()));
-                    copies.push(twin);
-                }
-            }
-            rocket = rocket.mount(open_base, copies);
-        }
-        let methods = [
-            Method::Get,
-            Method::Head,
-            Method::Post,
-            Method::Put,
-            Method::Patch,
-            Method::Delete,
-            Method::Options,
-            Method::Trace,
-            Method::Connect,
-        ];
-        let catch_alls = |name: &'static str| -> Vec<Route> {
-            methods
-                .iter()
-                .map(|m| {
-                    let mut r = Route::ranked(rank(plan.catch_all), *m, "/<_..>", Answer);
-                    r.name = Some(name.into());
-                    r
-                })
-                .collect()
-        };
-        rocket
-            .mount(OPEN_PREFIX, catch_alls("rocket_maintenance::held_back"))
-            .mount(ANSWER_PREFIX, catch_alls("rocket_maintenance::answer"))
-    }
-}
-
-/// Ranks, lowest (tried first) to highest: `force_off` copies, HEAD twins of `force_off` GET
-/// routes, the catch-alls; all ahead of every application route, relative order kept.
-struct RankPlan {
-    catch_all: i128,
-    max_fo: i128,
-    span: i128,
-}
-
-impl RankPlan {
-    fn head_rank(&self, r: isize) -> i128 {
-        self.catch_all - 1 - (self.max_fo - r as i128)
-    }
-
-    fn copy_rank(&self, r: isize) -> i128 {
-        self.head_rank(r) - self.span
-    }
-}
-
-/// Wraps a `force_off` copy: it serves only requests the fairing held back.
-#[derive(Clone)]
-struct Gate(Box<dyn Handler>);
-
-#[rocket::async_trait]
-impl Handler for Gate {
-    async fn handle<'r>(&self, req: &'r Request<'_>, data: Data<'r>) -> Outcome<'r> {
-        match Snapshot::of(req).map(Snapshot::verdict) {
-            Some(Verdict::Hold { .. }) => self.0.handle(req, data).await,
-            _ => Outcome::forward(data, Status::NotFound),
-        }
-    }
-}
-
-/// The catch-all: answers held-back requests and the bypass path; forwards anything else.
-#[derive(Clone)]
-struct Answer;
-
-#[rocket::async_trait]
-impl Handler for Answer {
-    async fn handle<'r>(&self, req: &'r Request<'_>, data: Data<'r>) -> Outcome<'r> {
-        let Some(snapshot) = Snapshot::of(req) else {
-            return Outcome::forward(data, Status::NotFound);
-        };
-        match snapshot.verdict() {
-            Verdict::Hold { redirect } => {
-                Outcome::Success(maintenance_response(req, &snapshot.state, redirect))
-            }
-            Verdict::Login { secure } => Outcome::Success(login_response(&snapshot.state, secure)),
-            _ => Outcome::forward(data, Status::NotFound),
-        }
-    }
-}
-
-/// The maintenance response: status, headers and the pre-rendered body, shared, never copied.
-pub(crate) fn maintenance_response<'r>(
-    req: &'r Request<'_>,
-    state: &'r State,
-    redirect: bool,
-) -> Response<'r> {
-    let pages = &state.pages;
-    let representation = negotiate(state.policy().format, req.accept());
-    let mut response = Response::build();
-    response
-        .raw_header("Cache-Control", "no-store")
-        .raw_header("Vary", "Accept");
-    if let Some(retry_after) = &pages.retry_after {
-        response.raw_header("Retry-After", retry_after.as_str());
-    }
-    if let (true, Some(url), false) = (
-        redirect,
-        &pages.redirect,
-        representation == Representation::Json,
-    ) {
-        return response
-            .status(Status::Found)
-            .raw_header("Location", url.as_str())
-            .finalize();
-    }
-    let (content_type, body) = match representation {
-        Representation::Html => {
-            if let Some(refresh) = &pages.refresh {
-                response.raw_header("Refresh", refresh.as_str());
-            }
-            (ContentType::HTML, &pages.html)
-        }
-        Representation::Json => (ContentType::new("application", "problem+json"), &pages.json),
-        Representation::Text => (ContentType::Plain, &pages.text),
-    };
-    response
-        .status(Status::new(pages.status))
-        .header(content_type)
-        .sized_body(body.len(), Cursor::new(body.clone()))
-        .finalize()
-}
-
-/// The bypass path's answer: the cookie, and a redirect to `/`.
-fn login_response<'r>(state: &State, secure: bool) -> Response<'r> {
-    let mut response = Response::build();
-    response
-        .status(Status::Found)
-        .raw_header("Location", "/")
-        .raw_header("Cache-Control", "no-store");
-    if let Some(bypass) = state.policy().bypass() {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        let cookie = Cookie::build((COOKIE_NAME, bypass.cookie_value(now)))
-            .path("/")
-            .max_age(rocket::time::Duration::seconds(
-                COOKIE_LIFETIME.as_secs() as i64
-            ))
-            .http_only(true)
-            .same_site(SameSite::Lax)
-            .secure(secure)
-            .build();
-        response.header(Header::new("Set-Cookie", cookie.to_string()));
-    }
-    response.finalize()
-}
-
-/// Moves the request under `prefix`, keeping its path and query.
-fn move_under(req: &mut Request<'_>, prefix: &'static str) {
-    let uri = req.uri();
-    let path = uri.path().as_str();
-    let mut target =
-        String::with_capacity(prefix.len() + path.len() + 1 + uri.query().map_or(0, |q| q.len()));
-    target.push_str(prefix);
-    if path != "/" {
-        target.push_str(path);
-    }
-    if let Some(query) = uri.query() {
-        target.push('?');
-        target.push_str(query.as_str());
-    }
-    let rewritten = Origin::parse_owned(target).unwrap_or_else(|_| Origin::const_new(prefix, None));
-    req.set_uri(rewritten);
 }
 
 #[rocket::async_trait]
@@ -512,7 +246,7 @@ impl Fairing for Maintenance {
         let rocket = self.mount_routes(rocket, &plan);
         // Fleet: read the record before the first request is served.
         #[cfg(feature = "fleet")]
-        crate::fleet::initial(&engine).await;
+        crate::engine::fleet::initial(&engine).await;
         let _ = self.engine.set(engine.clone());
         Ok(rocket.manage(MaintenanceHandle { engine }))
     }
@@ -549,7 +283,7 @@ impl Fairing for Maintenance {
         crate::schedule::spawn_window_scheduler(Arc::downgrade(engine));
         crate::schedule::spawn_watchdog();
         #[cfg(feature = "fleet")]
-        crate::fleet::spawn(Arc::downgrade(engine));
+        crate::engine::fleet::spawn(Arc::downgrade(engine));
         if pending {
             let engine = engine.clone();
             rocket::tokio::task::spawn_blocking(move || {
@@ -618,7 +352,7 @@ impl Fairing for Maintenance {
         if let Some(engine) = self.engine.get() {
             engine.remove_live_file();
             #[cfg(feature = "fleet")]
-            crate::fleet::shutdown(engine).await;
+            crate::engine::fleet::shutdown(engine).await;
         }
     }
 }

@@ -6,9 +6,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use rocket_maintenance::live_file::LiveState;
-use rocket_maintenance::operator::{configured, edit_config, Change, Configured, Service};
-use rocket_maintenance::{generate_secret, parse_duration, Error};
+use rocket_maintenance::control::{generate_secret, parse_duration, Configured};
+use rocket_maintenance_cli::commands::{self, on_off, Target};
+use rocket_maintenance_cli::edit::Change;
+use rocket_maintenance_cli::service::Service;
+use rocket_maintenance_cli::Error;
 
 /// Flip maintenance mode of a Rocket service (rocket_maintenance) in place.
 #[derive(Parser)]
@@ -119,6 +121,9 @@ struct OffArgs {
     at: Where,
     #[command(flatten)]
     fleet: FleetArgs,
+    /// Also remove a window planned for later (plain `off` ends only one active now).
+    #[arg(long)]
+    all: bool,
     /// Bound every wait.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     timeout: Duration,
@@ -154,55 +159,18 @@ impl ServiceArgs {
     }
 }
 
-/// Where to edit: the service's own config and profile when it is named.
-struct Resolved {
-    config: PathBuf,
-    profile: String,
-    service: Option<Service>,
-    live: Option<LiveState>,
+fn resolve(at: &Where) -> Result<Target, Error> {
+    commands::resolve(at.config.clone(), at.profile.clone(), at.service.service())
 }
 
-impl Resolved {
-    /// The service's template directory, when the service is known.
-    fn template_dir(&self) -> Option<&std::path::Path> {
-        self.live.as_ref().map(|l| l.template_dir.as_path())
-    }
-}
-
-fn resolve(at: &Where) -> Result<Resolved, Error> {
-    let service = at.service.service();
-    let live = service.as_ref().map(Service::live_state).transpose()?;
-    let config = match (&at.config, &live) {
-        (Some(c), _) => c.clone(),
-        (None, Some(live)) => live.config_path.clone().ok_or_else(|| {
-            Error::Other("the service read no config file; pass --config PATH".into())
-        })?,
-        (None, None) => std::env::var_os("ROCKET_CONFIG")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("Rocket.toml")),
-    };
-    let profile = match (&at.profile, &live) {
-        (Some(p), _) => p.clone(),
-        (None, Some(live)) => live.profile.clone(),
-        (None, None) => std::env::var("ROCKET_PROFILE").unwrap_or_else(|_| "default".into()),
-    };
-    Ok(Resolved {
-        config,
-        profile,
-        service,
-        live,
-    })
-}
-
-/// Edits the file, then reloads the service and checks it shows `want_on` (not checked for a
-/// scheduled window: `None`).
+/// Edits, reloads and prints what happened.
 fn switch(
-    r: Resolved,
+    t: &Target,
     change: Change,
     timeout: Duration,
     want_on: Option<bool>,
 ) -> Result<(), Error> {
-    let report = edit_config(&r.config, &r.profile, r.template_dir(), &change, timeout)?;
+    let report = commands::edit(t, &change, timeout)?;
     for line in &report.changes {
         println!("{}: {line}", report.path.display());
     }
@@ -211,47 +179,28 @@ fn switch(
         println!("bypass secret (shown once): {secret}");
         println!("open https://<your-host>/{secret} to get the bypass cookie");
     }
-    let Some(service) = r.service else {
-        println!(
+    match commands::reload(t, &report, timeout, want_on)? {
+        None => println!(
             "maintenance: {} (configured; no --pid/--unit given, so no service was reloaded)",
             on_off(report.effective.on)
-        );
-        return Ok(());
-    };
-    let live = service.reload_and_wait(timeout)?;
-    if want_on.is_some_and(|want| live.on != want) {
-        return Err(Error::Other(format!(
-            "the service applied the reload but reports maintenance {} (why: {}): something other \
-             than {} overrides it, e.g. ROCKET_MAINTENANCE in the service's environment",
+        ),
+        Some(live) => println!(
+            "maintenance: {} (live, generation {}: {})",
             on_off(live.on),
-            live.why.as_deref().unwrap_or("none"),
-            report.path.display()
-        )));
+            live.generation,
+            live.status
+        ),
     }
-    println!(
-        "maintenance: {} (live, generation {}: {})",
-        on_off(live.on),
-        live.generation,
-        live.status
-    );
     Ok(())
-}
-
-fn on_off(on: bool) -> &'static str {
-    if on {
-        "on"
-    } else {
-        "off"
-    }
 }
 
 #[cfg(feature = "fleet")]
 mod fleet_cli {
     use super::*;
-    use rocket_maintenance::fleet::{self, FleetConfig, Switch};
+    use rocket_maintenance::control::fleet::{self, FleetConfig, Switch};
 
-    fn runtime() -> Result<rocket::tokio::runtime::Runtime, Error> {
-        rocket::tokio::runtime::Builder::new_current_thread()
+    fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+        tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| Error::io("starting a runtime", e))
@@ -269,14 +218,7 @@ mod fleet_cli {
             fleet::DEFAULT_TIMEOUT,
         )
         .map(Some)
-    }
-
-    fn who() -> String {
-        let user = std::env::var("SUDO_USER")
-            .or_else(|_| std::env::var("USER"))
-            .unwrap_or_else(|_| "unknown".into());
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-        format!("{user}@{}", host.trim())
+        .map_err(Error::from)
     }
 
     /// `on`/`off` through the store; `None` when no --store was given.
@@ -286,7 +228,12 @@ mod fleet_cli {
         };
         let wait = (!f.no_wait).then_some(timeout);
         let on = switch.is_on()?;
-        let report = runtime()?.block_on(fleet::switch(&config, &switch, &who(), wait))?;
+        let report = runtime()?.block_on(fleet::switch(
+            &config,
+            &switch,
+            &commands::changed_by(),
+            wait,
+        ))?;
         println!(
             "maintenance: {} (fleet `{}`, generation {}{})",
             on_off(on),
@@ -347,7 +294,7 @@ fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         #[cfg(feature = "fleet")]
         Command::On(a) if a.fleet.store.is_some() => {
-            let switch = rocket_maintenance::fleet::Switch {
+            let switch = rocket_maintenance::control::fleet::Switch {
                 enabled: a.starts_at.is_none(),
                 message: a.message,
                 retry_after: a.retry_after,
@@ -371,49 +318,33 @@ fn run(cli: Cli) -> Result<(), Error> {
                 .then(generate_secret)
                 .transpose()
                 .map_err(|e| Error::io("generating a secret", e))?;
-            // `on` without --read-only means full maintenance, also after an earlier
-            // `on --read-only`; the key is only written when it changes something.
-            let r = resolve(&a.at)?;
-            let was_read_only =
-                configured(&r.config, &r.profile, r.template_dir()).is_ok_and(|c| c.read_only);
-            let read_only = (a.read_only || was_read_only).then_some(a.read_only);
+            let t = resolve(&a.at)?;
+            let scheduled = a.starts_at.is_some();
             let change = Change {
-                // A scheduled `on` writes the window and leaves `enabled` as it is.
-                enabled: a.starts_at.is_none().then_some(true),
                 message: a.message,
                 retry_after: a.retry_after,
-                read_only,
                 status: a.status,
                 redirect: a.redirect,
                 refresh: a.refresh,
-                starts_at: a.starts_at.clone(),
+                starts_at: a.starts_at,
                 ends_at: a.ends_at,
                 bypass_secret: secret,
-                remove_window: false,
-            };
-            let want = a.starts_at.is_none().then_some(true);
-            switch(r, change, a.timeout, want)
-        }
-        Command::Off(a) => {
-            let r = resolve(&a.at)?;
-            let before = configured(&r.config, &r.profile, r.template_dir())?;
-            if before.window_active {
-                println!(
-                    "a scheduled window is active now ({} to {}): removing it",
-                    before.starts_at.as_deref().unwrap_or("?"),
-                    before.ends_at.as_deref().unwrap_or("open end")
-                );
-            }
-            let change = Change {
-                enabled: Some(false),
-                remove_window: before.window_active,
                 ..Change::default()
             };
-            switch(r, change, a.timeout, Some(false))
+            let change = commands::on_change(&t, change, a.read_only);
+            switch(&t, change, a.timeout, (!scheduled).then_some(true))
+        }
+        Command::Off(a) => {
+            let t = resolve(&a.at)?;
+            let (change, note) = commands::off_change(&t, a.all)?;
+            if let Some(note) = note {
+                println!("{note}");
+            }
+            switch(&t, change, a.timeout, Some(false))
         }
         Command::Status(a) => {
             let r = resolve(&a.at)?;
-            let conf = configured(&r.config, &r.profile, r.template_dir())?;
+            let conf = r.configured()?;
             if a.json {
                 let doc = serde_json::json!({ "configured": conf, "config": r.config, "profile": r.profile, "live": r.live });
                 println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
@@ -426,7 +357,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             let service = a
                 .service
                 .service()
-                .ok_or_else(|| Error::Other("reload needs --pid PID or --unit UNIT".into()))?;
+                .ok_or_else(|| Error::Usage("reload needs --pid PID or --unit UNIT".into()))?;
             let live = service.reload_and_wait(a.timeout)?;
             println!("reloaded: generation {}: {}", live.generation, live.status);
             Ok(())
@@ -434,8 +365,28 @@ fn run(cli: Cli) -> Result<(), Error> {
     }
 }
 
-fn print_status(conf: &Configured, r: &Resolved) {
-    println!("maintenance: {}", on_off(conf.on));
+fn print_status(conf: &Configured, r: &Target) {
+    // With a service, the headline is the state it is in; the file's comes after when it differs.
+    match &r.live {
+        Some(live) => {
+            println!("maintenance: {}", on_off(live.on));
+            if live.on != conf.on {
+                println!(
+                    "configured: {} in {}, but the service is {} (why: {}): something else \
+                     decides, e.g. ROCKET_MAINTENANCE in its environment, a fleet record, or an \
+                     edit not reloaded yet",
+                    on_off(conf.on),
+                    r.config.display(),
+                    on_off(live.on),
+                    live.why.as_deref().unwrap_or("none")
+                );
+            }
+        }
+        None => {
+            println!("maintenance: {}", on_off(conf.on));
+            println!("(as configured: no --pid/--unit given, so no service was asked)");
+        }
+    }
     println!("config: {} (profile {})", r.config.display(), r.profile);
     println!("enabled: {}", conf.enabled);
     println!("read_only: {}", conf.read_only);
@@ -447,6 +398,8 @@ fn print_status(conf: &Configured, r: &Resolved) {
             conf.ends_at.as_deref().unwrap_or("-"),
             if conf.window_active {
                 " (active now)"
+            } else if conf.window_planned {
+                " (planned)"
             } else {
                 ""
             }

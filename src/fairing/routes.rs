@@ -1,0 +1,186 @@
+//! The fairing's private routes: where held-back requests and the bypass path go.
+//!
+//! Rocket fairings cannot answer a request, so at ignite the fairing mounts, under two private
+//! prefixes and at ranks ahead of every application route:
+//!
+//! - [`OPEN_PREFIX`]: copies of the `force_off` routes (gated: they only serve held-back requests)
+//!   and, behind them, a catch-all for every method that gives the maintenance response;
+//! - [`ANSWER_PREFIX`]: a catch-all that gives the maintenance response or the bypass redirect.
+//!
+//! In `on_request` a held-back request is moved under `OPEN_PREFIX`, so Rocket's own router picks
+//! a `force_off` route or the catch-all, and nothing else. A request to the bypass path is moved to
+//! `ANSWER_PREFIX`, where no application route can see it.
+
+use rocket::http::uri::Origin;
+use rocket::http::{Method, Status};
+use rocket::route::{Handler, Outcome};
+use rocket::{Build, Data, Request, Rocket, Route};
+
+use super::respond::{login_response, maintenance_response};
+use super::Maintenance;
+use crate::policy::Verdict;
+use crate::snapshot::Snapshot;
+
+/// Where held-back requests go: `force_off` copies and the maintenance catch-all.
+pub(super) const OPEN_PREFIX: &str = "/__rocket_maintenance_open";
+/// Where the bypass path goes: the answer catch-all alone.
+pub(super) const ANSWER_PREFIX: &str = "/__rocket_maintenance_answer";
+
+impl Maintenance {
+    /// Where maintenance routes go: ranks ahead of every route mounted so far.
+    pub(super) fn plan_ranks(&self, rocket: &Rocket<Build>) -> Result<RankPlan, String> {
+        let fo_ranks = || {
+            self.force_off
+                .iter()
+                .flat_map(|(_, rs)| rs.iter().map(|r| r.rank as i128))
+        };
+        let min_rank = rocket
+            .routes()
+            .map(|r| r.rank as i128)
+            .chain(fo_ranks())
+            .min()
+            .unwrap_or(0);
+        let max_fo = fo_ranks().max().unwrap_or(0);
+        let span = max_fo - fo_ranks().min().unwrap_or(0) + 1;
+        let plan = RankPlan {
+            catch_all: min_rank - 1,
+            max_fo,
+            span,
+        };
+        // Check the extremes fit in `isize` once, so that mounting cannot fail.
+        let lowest = plan.copy_rank(fo_ranks().min().unwrap_or(0) as isize);
+        match (isize::try_from(plan.catch_all), isize::try_from(lowest)) {
+            (Ok(_), Ok(_)) => Ok(plan),
+            _ => {
+                Err("route ranks are too extreme to place maintenance routes ahead of them".into())
+            }
+        }
+    }
+
+    /// Mounts the `force_off` routes, their gated copies and the catch-alls.
+    pub(super) fn mount_routes(&self, mut rocket: Rocket<Build>, plan: &RankPlan) -> Rocket<Build> {
+        let rank = |r: i128| r as isize;
+        for (base, routes) in &self.force_off {
+            rocket = rocket.mount(base.as_str(), routes.clone());
+            let open_base = if base == "/" {
+                OPEN_PREFIX.to_string()
+            } else {
+                format!("{OPEN_PREFIX}{base}")
+            };
+            let mut copies = Vec::new();
+            for route in routes {
+                let mut copy = route.clone();
+                copy.rank = rank(plan.copy_rank(route.rank));
+                copy.handler = Box::new(Gate(route.handler.clone()));
+                copies.push(copy);
+                let explicit_head = routes.iter().any(|r| {
+                    r.method == Method::Head && r.uri.to_string() == route.uri.to_string()
+                });
+                if route.method == Method::Get && !explicit_head {
+                    // Rocket answers HEAD with a GET route only when no HEAD route matches; the
+                    // HEAD catch-all would match, so the GET route gets a HEAD twin ahead of it.
+                    let mut twin = route.clone();
+                    twin.method = Method::Head;
+                    twin.rank = rank(plan.head_rank(route.rank));
+                    twin.handler = Box::new(Gate(route.handler.clone()));
+                    copies.push(twin);
+                }
+            }
+            rocket = rocket.mount(open_base, copies);
+        }
+        let methods = [
+            Method::Get,
+            Method::Head,
+            Method::Post,
+            Method::Put,
+            Method::Patch,
+            Method::Delete,
+            Method::Options,
+            Method::Trace,
+            Method::Connect,
+        ];
+        let catch_alls = |name: &'static str| -> Vec<Route> {
+            methods
+                .iter()
+                .map(|m| {
+                    let mut r = Route::ranked(rank(plan.catch_all), *m, "/<_..>", Answer);
+                    r.name = Some(name.into());
+                    r
+                })
+                .collect()
+        };
+        rocket
+            .mount(OPEN_PREFIX, catch_alls("rocket_maintenance::held_back"))
+            .mount(ANSWER_PREFIX, catch_alls("rocket_maintenance::answer"))
+    }
+}
+
+/// Ranks, lowest (tried first) to highest: `force_off` copies, HEAD twins of `force_off` GET
+/// routes, the catch-alls; all ahead of every application route, relative order kept.
+pub(super) struct RankPlan {
+    catch_all: i128,
+    max_fo: i128,
+    span: i128,
+}
+
+impl RankPlan {
+    fn head_rank(&self, r: isize) -> i128 {
+        self.catch_all - 1 - (self.max_fo - r as i128)
+    }
+
+    fn copy_rank(&self, r: isize) -> i128 {
+        self.head_rank(r) - self.span
+    }
+}
+
+/// Wraps a `force_off` copy: it serves only requests the fairing held back.
+#[derive(Clone)]
+struct Gate(Box<dyn Handler>);
+
+#[rocket::async_trait]
+impl Handler for Gate {
+    async fn handle<'r>(&self, req: &'r Request<'_>, data: Data<'r>) -> Outcome<'r> {
+        match Snapshot::of(req).map(Snapshot::verdict) {
+            Some(Verdict::Hold { .. }) => self.0.handle(req, data).await,
+            _ => Outcome::forward(data, Status::NotFound),
+        }
+    }
+}
+
+/// The catch-all: answers held-back requests and the bypass path; forwards anything else.
+#[derive(Clone)]
+struct Answer;
+
+#[rocket::async_trait]
+impl Handler for Answer {
+    async fn handle<'r>(&self, req: &'r Request<'_>, data: Data<'r>) -> Outcome<'r> {
+        let Some(snapshot) = Snapshot::of(req) else {
+            return Outcome::forward(data, Status::NotFound);
+        };
+        match snapshot.verdict() {
+            Verdict::Hold { redirect } => {
+                Outcome::Success(maintenance_response(req, &snapshot.state, redirect))
+            }
+            Verdict::Login { secure } => Outcome::Success(login_response(&snapshot.state, secure)),
+            _ => Outcome::forward(data, Status::NotFound),
+        }
+    }
+}
+
+/// Moves the request under `prefix`, keeping its path and query.
+pub(super) fn move_under(req: &mut Request<'_>, prefix: &'static str) {
+    let uri = req.uri();
+    let path = uri.path().as_str();
+    let mut target =
+        String::with_capacity(prefix.len() + path.len() + 1 + uri.query().map_or(0, |q| q.len()));
+    target.push_str(prefix);
+    if path != "/" {
+        target.push_str(path);
+    }
+    if let Some(query) = uri.query() {
+        target.push('?');
+        target.push_str(query.as_str());
+    }
+    let rewritten = Origin::parse_owned(target).unwrap_or_else(|_| Origin::const_new(prefix, None));
+    req.set_uri(rewritten);
+}

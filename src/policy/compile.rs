@@ -1,0 +1,158 @@
+//! Settings, validated and compiled into a [`Policy`].
+
+use globset::{GlobBuilder, GlobSetBuilder};
+
+use super::bypass::{validate_secret, BypassSecret};
+use super::networks::{parse_network, NetworkSet};
+use super::{Policy, BUILT_IN_VARIABLES};
+use crate::error::Error;
+use crate::settings::{Settings, DEFAULT_MESSAGE, DEFAULT_READ_ONLY_MESSAGE};
+use std::time::SystemTime;
+
+impl Policy {
+    /// Validates and compiles settings. Errors name the key but not yet the file: callers add it
+    /// with [`Error::located`].
+    pub fn compile(s: Settings) -> Result<Policy, Error> {
+        if cfg!(not(feature = "fleet")) && s.fleet.is_some() {
+            return Err(Error::setting(
+                "fleet",
+                None,
+                "this build has no `fleet` feature: enable the crate feature `fleet` or remove \
+                 the table",
+            ));
+        }
+        let retry = match &s.retry_after {
+            None => None,
+            Some(raw) => Some(raw.parse().map_err(|reason| {
+                Error::setting("retry_after", Some(format!("{raw:?}")), reason)
+            })?),
+        };
+        let time = |key: &str, v: &Option<String>| -> Result<Option<SystemTime>, Error> {
+            v.as_deref()
+                .map(|t| {
+                    crate::settings::parse_time(t)
+                        .map_err(|reason| Error::setting(key, Some(format!("{t:?}")), reason))
+                })
+                .transpose()
+        };
+        let starts_at = time("starts_at", &s.starts_at)?;
+        let ends_at = time("ends_at", &s.ends_at)?;
+        if let (Some(a), Some(b)) = (starts_at, ends_at) {
+            if a >= b {
+                return Err(Error::setting(
+                    "starts_at",
+                    s.starts_at.clone().map(|t| format!("{t:?}")),
+                    format!(
+                        "must be before `maintenance.ends_at` ({:?})",
+                        s.ends_at.clone().unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+        let status = s.status.unwrap_or(503);
+        if !(400..=599).contains(&status) {
+            return Err(Error::setting(
+                "status",
+                Some(status.to_string()),
+                "must be from 400 to 599 (a client or server error); 503 is the usual choice",
+            ));
+        }
+        if let Some(key) = s
+            .context
+            .keys()
+            .find(|k| BUILT_IN_VARIABLES.contains(&k.as_str()))
+        {
+            return Err(Error::setting(
+                &format!("context.{key}"),
+                None,
+                format!(
+                    "`{key}` is a built-in template variable; set it with its own key or rename it"
+                ),
+            ));
+        }
+        if let Some(url) = &s.redirect {
+            let local = url.starts_with('/') && !url.starts_with("//");
+            let absolute = rocket::http::uri::Absolute::parse(url)
+                .map(|a| matches!(a.scheme(), "http" | "https"))
+                .unwrap_or(false);
+            if !(local || absolute) {
+                return Err(Error::setting(
+                    "redirect",
+                    Some(format!("{url:?}")),
+                    "must be a path starting with `/` or an absolute http(s) URL",
+                ));
+            }
+        }
+        let mut globs = GlobSetBuilder::new();
+        for (i, pattern) in s.allow_paths.iter().enumerate() {
+            let key = format!("allow_paths[{i}]");
+            if !pattern.starts_with('/') {
+                return Err(Error::setting(
+                    &key,
+                    Some(format!("{pattern:?}")),
+                    "a path pattern must start with `/`, e.g. \"/static/**\"",
+                ));
+            }
+            let glob = GlobBuilder::new(pattern)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| Error::setting(&key, Some(format!("{pattern:?}")), e.to_string()))?;
+            globs.add(glob);
+        }
+        let allow_paths = if s.allow_paths.is_empty() {
+            None
+        } else {
+            Some(
+                globs
+                    .build()
+                    .map_err(|e| Error::setting("allow_paths", None, e.to_string()))?,
+            )
+        };
+        let networks = |key: &str, items: &[String]| -> Result<NetworkSet, Error> {
+            let mut nets = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                nets.push(parse_network(item).map_err(|reason| {
+                    Error::setting(&format!("{key}[{i}]"), Some(format!("{item:?}")), reason)
+                })?);
+            }
+            Ok(NetworkSet::new(nets))
+        };
+        let allow_ips = networks("allow_ips", &s.allow_ips)?;
+        let trusted_proxies = networks("trusted_proxies", &s.trusted_proxies)?;
+        let bypass = match s.bypass_secret {
+            None => None,
+            Some(secret) => {
+                validate_secret(&secret.0).map_err(|reason| {
+                    Error::setting("bypass_secret", Some(format!("{secret:?}")), reason)
+                })?;
+                Some(BypassSecret::new(secret.0))
+            }
+        };
+        let message = s.message.unwrap_or_else(|| {
+            if s.read_only {
+                DEFAULT_READ_ONLY_MESSAGE.into()
+            } else {
+                DEFAULT_MESSAGE.into()
+            }
+        });
+        Ok(Policy {
+            enabled: s.enabled,
+            read_only: s.read_only,
+            message,
+            retry,
+            starts_at,
+            ends_at,
+            status: status as u16,
+            format: s.format,
+            redirect: s.redirect,
+            refresh: s.refresh,
+            template: s.template,
+            context: s.context,
+            allow_path_patterns: s.allow_paths.len(),
+            allow_paths,
+            allow_ips,
+            trusted_proxies,
+            bypass,
+        })
+    }
+}

@@ -1,0 +1,112 @@
+//! The per-request decision: steps 1, 2 and 5 to 7 of the decision order.
+
+use std::net::IpAddr;
+
+use rocket::http::Method;
+
+use super::bypass::HEADER_NAME;
+use super::client_ip::client_ip;
+use super::paths::{is_routed_form, routed_path};
+use super::{Policy, RequestFacts, Verdict};
+
+fn is_safe(method: Method) -> bool {
+    matches!(method, Method::Get | Method::Head | Method::Options)
+}
+
+impl Policy {
+    /// The decision order of the crate docs, steps 1, 2 and 5 to 7. Steps 3 and 4 (`ForceOn`,
+    /// `force_off`) are decided by Rocket's router, and step 8 (`exempt_when` guards) by the
+    /// fairing, which can run guards.
+    pub fn decide(&self, active: bool, req: &RequestFacts<'_>, now_unix: u64) -> Verdict {
+        // 1. The bypass-secret path, in every state.
+        if let Some(bypass) = &self.bypass {
+            // Every spelling Rocket routes the same (a trailing or doubled slash, percent-encoding)
+            // is the login path, so a near miss never carries the secret into the app's log.
+            let raw = req.uri.path().as_str();
+            let is_login = if is_routed_form(raw) {
+                bypass.is_login_path(raw)
+            } else {
+                routed_path(req.uri).is_some_and(|path| bypass.is_login_path(&path))
+            };
+            if matches!(req.method, Method::Get | Method::Head) && is_login {
+                return Verdict::Login {
+                    secure: req.tls || self.forwarded_https(req),
+                };
+            }
+        }
+        // 2. Not in maintenance, or a read in read-only maintenance.
+        if !active || (self.read_only && is_safe(req.method)) {
+            return Verdict::Pass;
+        }
+        // 5. allow_paths.
+        if let Some(globs) = &self.allow_paths {
+            // Most paths are already in the form Rocket routes on: match them as they are, with
+            // no allocation and no segment decoding.
+            let raw = req.uri.path().as_str();
+            let matched = if is_routed_form(raw) {
+                globs.is_match(raw)
+            } else {
+                routed_path(req.uri).is_some_and(|path| globs.is_match(&path))
+            };
+            if matched {
+                return Verdict::Pass;
+            }
+        }
+        // 6. allow_ips, with the client address per trusted_proxies.
+        if !self.allow_ips.is_empty() {
+            if let Some(ip) = self.client(req) {
+                if self.allow_ips.contains(ip) {
+                    return Verdict::Pass;
+                }
+            }
+        }
+        // 7. The bypass cookie or header.
+        if let Some(bypass) = &self.bypass {
+            if let Some(value) = req.headers.get_one(HEADER_NAME) {
+                if bypass.header_matches(value) {
+                    return Verdict::PassWithBypassHeader;
+                }
+            }
+            if let Some(value) = req.bypass_cookie {
+                if bypass.cookie_is_valid(value, now_unix) {
+                    return Verdict::Pass;
+                }
+            }
+        }
+        // 9. Held back (step 8 is the fairing's).
+        let redirect = match &self.redirect {
+            Some(target) => target != req.uri.path().as_str(),
+            None => false,
+        };
+        Verdict::Hold { redirect }
+    }
+
+    /// The client's address, believing forwarding headers only from trusted proxies.
+    pub fn client(&self, req: &RequestFacts<'_>) -> Option<IpAddr> {
+        let peer = req.peer?;
+        // Forwarding headers count only from a trusted proxy: look them up only then.
+        if self.trusted_proxies.is_empty() || !self.trusted_proxies.contains(peer) {
+            return Some(peer.to_canonical());
+        }
+        Some(client_ip(
+            peer,
+            req.headers.get("X-Forwarded-For"),
+            req.headers.get_one("X-Real-IP"),
+            &self.trusted_proxies,
+        ))
+    }
+
+    /// Whether a trusted proxy says the client connected over HTTPS.
+    fn forwarded_https(&self, req: &RequestFacts<'_>) -> bool {
+        let trusted_peer = req
+            .peer
+            .is_some_and(|p| !self.trusted_proxies.is_empty() && self.trusted_proxies.contains(p));
+        trusted_peer
+            && req
+                .headers
+                .get("X-Forwarded-Proto")
+                .last()
+                .and_then(|v| v.rsplit(',').next())
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
+    }
+}

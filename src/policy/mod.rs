@@ -1,0 +1,185 @@
+//! The compiled, immutable policy and the pure decision over it.
+//!
+//! - [`compile`](Policy::compile) (`compile.rs`) turns [`Settings`](crate::settings::Settings)
+//!   into everything a request needs, computed once: glob sets, network sets, the bypass secret,
+//!   parsed times;
+//! - [`decide`](Policy::decide) (`decide.rs`) answers one question per request, reading no clock
+//!   and touching no I/O;
+//! - `paths.rs` holds the path forms (the routed form `allow_paths` matches on), `networks.rs` and
+//!   `client_ip.rs` the client address rules, `bypass.rs` the bypass secret and its cookie.
+
+mod bypass;
+mod client_ip;
+mod compile;
+mod decide;
+mod networks;
+mod paths;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::SystemTime;
+
+use globset::GlobSet;
+use rocket::http::uri::Origin;
+use rocket::http::{HeaderMap, Method};
+
+pub(crate) use self::bypass::BypassSecret;
+pub use self::bypass::{generate_secret, COOKIE_LIFETIME, COOKIE_NAME, HEADER_NAME};
+#[cfg(feature = "internals")]
+pub(crate) use self::client_ip::{client_ip, parse_forwarded_entry};
+#[cfg(not(feature = "internals"))]
+use self::networks::NetworkSet;
+#[cfg(feature = "internals")]
+pub(crate) use self::networks::{parse_network, NetworkSet};
+pub(crate) use crate::settings::Format;
+use crate::settings::RetryAfter;
+
+/// Template variables the page defines itself; `context` may not reuse them.
+pub(crate) const BUILT_IN_VARIABLES: &[&str] = &[
+    "message",
+    "status",
+    "title",
+    "retry_after",
+    "retry_at",
+    "ends_at",
+    "starts_at",
+    "read_only",
+    "retry_after_text",
+];
+
+/// Why maintenance is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Why {
+    /// `enabled = true` in the settings.
+    File,
+    /// The scheduled window `starts_at <= now < ends_at` is active.
+    Window,
+    /// The fleet record is on (and the file is off).
+    Fleet,
+}
+
+/// The settings, compiled.
+#[derive(Debug, Clone)]
+pub(crate) struct Policy {
+    pub enabled: bool,
+    pub read_only: bool,
+    pub message: String,
+    pub retry: Option<RetryAfter>,
+    pub starts_at: Option<SystemTime>,
+    pub ends_at: Option<SystemTime>,
+    pub status: u16,
+    pub format: Format,
+    pub redirect: Option<String>,
+    pub refresh: Option<u32>,
+    pub template: Option<String>,
+    pub context: BTreeMap<String, serde_json::Value>,
+    pub allow_path_patterns: usize,
+    allow_paths: Option<GlobSet>,
+    allow_ips: NetworkSet,
+    trusted_proxies: NetworkSet,
+    bypass: Option<BypassSecret>,
+}
+
+/// What the request brings to the decision.
+pub(crate) struct RequestFacts<'a> {
+    pub method: Method,
+    pub uri: &'a Origin<'a>,
+    pub peer: Option<IpAddr>,
+    pub headers: &'a HeaderMap<'a>,
+    /// The value of the bypass cookie, if the request has one.
+    pub bypass_cookie: Option<&'a str>,
+    /// Whether the connection is TLS.
+    pub tls: bool,
+}
+
+/// The decision for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Let the request through to the application.
+    Pass,
+    /// Let it through, after removing the bypass header.
+    PassWithBypassHeader,
+    /// The bypass-secret path: set the cookie and redirect to `/`.
+    Login {
+        /// Whether the cookie gets `Secure`.
+        secure: bool,
+    },
+    /// Hold it back: the maintenance response (unless an `exempt_when` guard passes).
+    Hold {
+        /// Whether to answer with the configured redirect instead of the page.
+        redirect: bool,
+    },
+}
+
+impl Policy {
+    /// Whether maintenance is on at `now`, and why.
+    pub fn active_at(&self, now: SystemTime) -> Option<Why> {
+        if self.enabled {
+            Some(Why::File)
+        } else if self.window_active(now) {
+            Some(Why::Window)
+        } else {
+            None
+        }
+    }
+
+    /// Whether the scheduled window holds `now` (a window needs `starts_at`; `ends_at` alone
+    /// only informs).
+    pub fn window_active(&self, now: SystemTime) -> bool {
+        match (self.starts_at, self.ends_at) {
+            (Some(start), end) => start <= now && end.is_none_or(|end| now < end),
+            (None, _) => false,
+        }
+    }
+
+    /// The next instant after `now` at which the state computed from this policy changes: a
+    /// window edge, or a `retry_after` time that passes.
+    pub fn next_edge(&self, now: SystemTime) -> Option<SystemTime> {
+        let retry_at = match self.retry {
+            Some(RetryAfter::At(t)) => Some(t),
+            _ => None,
+        };
+        [self.starts_at, self.ends_at, retry_at]
+            .into_iter()
+            .flatten()
+            .filter(|t| *t > now)
+            .min()
+    }
+
+    /// Whether a bypass secret is configured.
+    pub fn has_bypass_secret(&self) -> bool {
+        self.bypass.is_some()
+    }
+
+    /// How many `allow_ips` and `trusted_proxies` entries there are (for the liftoff log).
+    pub fn rule_summary(&self) -> String {
+        format!(
+            "{} allowed path pattern(s){}{}{}",
+            self.allow_path_patterns,
+            if self.allow_ips.is_empty() {
+                ""
+            } else {
+                ", allowed IPs"
+            },
+            if self.trusted_proxies.is_empty() {
+                ""
+            } else {
+                ", trusted proxies"
+            },
+            if self.bypass.is_some() {
+                ", a bypass secret"
+            } else {
+                ""
+            },
+        )
+    }
+
+    /// The bypass secret, for the response that sets the cookie.
+    pub fn bypass(&self) -> Option<&BypassSecret> {
+        self.bypass.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -5,7 +5,7 @@
       Reads DIR/results.tsv (round, case, req/s, p99 ms, non-2xx, socket errors, server CPU
       us per request, whether the machine was busy), DIR/reloads.txt and DIR/memory.tsv (VmRSS,
       VmHWM, RssAnon, RssFile in KiB), prints the table and which targets are met. reloads.txt
-      is what scripts/reload-timer.rs writes: one line per reload, total_ms start_ms ok.
+      is what examples/reload_timer.rs writes: one line per reload, total_ms start_ms ok.
 """
 
 import argparse

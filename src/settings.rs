@@ -250,4 +250,35 @@ mod tests {
             .is_err());
         assert!(RawRetryAfter::Text("later".into()).parse().is_err());
     }
+
+    #[test]
+    fn the_documented_keys_are_exactly_the_accepted_keys() {
+        let doc = include_str!("../docs/settings.md");
+        let mut documented: Vec<String> = doc
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .flat_map(|l| {
+                l.split('|')
+                    .nth(1)
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(|k| k.trim().trim_matches('`').to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        documented.sort();
+        let err = Settings::from_figment(&figment("[default.maintenance]\nzzz = 1\n")).unwrap_err();
+        let Error::Setting { reason, .. } = err else {
+            panic!("{err}")
+        };
+        let mut accepted: Vec<String> = reason
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect();
+        accepted.sort();
+        assert!(!accepted.is_empty(), "{reason}");
+        assert_eq!(documented, accepted, "docs/settings.md vs the loader");
+    }
 }

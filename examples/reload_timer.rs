@@ -1,10 +1,10 @@
-//! Reload timer for scripts/bench: sends a signal to a service at a fixed rate and times each
+//! Reload timer for scripts/bench (a cargo example so that CI formats and lints it): sends a signal to a service at a fixed rate and times each
 //! `SIGHUP` until the `READY=1` that ends the reload, on a real `NOTIFY_SOCKET` (systemd's
 //! `Type=notify-reload` handshake: `RELOADING=1` with `MONOTONIC_USEC=`, then `READY=1`).
 //!
 //! ```text
-//! rustc -O --edition 2021 scripts/reload-timer.rs -o reload-timer
-//! reload-timer PID SOCKET SECONDS RATE OUT [SIGNAL]
+//! cargo build --release --example reload_timer
+//! target/release/examples/reload_timer PID SOCKET SECONDS RATE OUT [SIGNAL]
 //! ```
 //!
 //! Binds SOCKET (the service's `NOTIFY_SOCKET`), sends SIGNAL (1, `SIGHUP`, by default) to PID

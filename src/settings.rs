@@ -29,6 +29,19 @@ pub enum Format {
     Text,
 }
 
+/// The one forwarding header believed from `trusted_proxies`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub(crate) enum ClientIpHeader {
+    /// `X-Forwarded-For`, read right to left (the default).
+    #[default]
+    #[serde(rename = "X-Forwarded-For")]
+    XForwardedFor,
+    /// `X-Real-IP`, for a proxy that sets only that one (and passes a client's own
+    /// `X-Forwarded-For` through untouched).
+    #[serde(rename = "X-Real-IP")]
+    XRealIp,
+}
+
 /// `retry_after` as written: seconds, or a string holding a duration or an RFC 3339 time.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
@@ -66,7 +79,9 @@ pub(crate) struct Settings {
     pub allow_paths: Vec<String>,
     pub allow_ips: Vec<String>,
     pub trusted_proxies: Vec<String>,
+    pub client_ip_header: ClientIpHeader,
     pub bypass_secret: Option<Secret>,
+    pub bypass_secret_file: Option<std::path::PathBuf>,
     /// Accepted only so that a build without the `fleet` feature can refuse it by name.
     pub fleet: Option<figment::value::Value>,
 }

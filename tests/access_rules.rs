@@ -288,3 +288,98 @@ async fn the_bypass_header_never_reaches_the_app_in_any_state() {
         assert!(!body.contains(SECRET), "{toml}: {body}");
     }
 }
+
+/// `client_ip_header = "X-Real-IP"`: behind a proxy that sets only `X-Real-IP` (and passes the
+/// client's own `X-Forwarded-For` through), a client cannot choose its address with a forged
+/// `X-Forwarded-For`; with the default, `X-Real-IP` is not believed.
+#[rocket::async_test]
+async fn only_the_configured_forwarding_header_is_believed() {
+    let proxy: SocketAddr = "10.0.0.1:4000".parse().unwrap();
+    let real_ip = r#"
+[maintenance]
+enabled = true
+allow_ips = ["192.0.2.7"]
+trusted_proxies = ["10.0.0.1"]
+client_ip_header = "X-Real-IP"
+"#;
+    let client = common::client(common::rocket_with(real_ip, vec![], vec![])).await;
+    let forged = client
+        .get("/")
+        .remote(proxy)
+        .header(Header::new("X-Forwarded-For", "192.0.2.7"))
+        .header(Header::new("X-Real-IP", "203.0.113.9"))
+        .dispatch()
+        .await;
+    assert_eq!(
+        forged.status(),
+        Status::ServiceUnavailable,
+        "a forged X-Forwarded-For won"
+    );
+    let real = client
+        .get("/")
+        .remote(proxy)
+        .header(Header::new("X-Real-IP", "192.0.2.7"))
+        .dispatch()
+        .await;
+    assert_ne!(
+        real.status(),
+        Status::ServiceUnavailable,
+        "X-Real-IP from the proxy is the client"
+    );
+
+    let default = r#"
+[maintenance]
+enabled = true
+allow_ips = ["192.0.2.7"]
+trusted_proxies = ["10.0.0.1"]
+"#;
+    let client = common::client(common::rocket_with(default, vec![], vec![])).await;
+    let real = client
+        .get("/")
+        .remote(proxy)
+        .header(Header::new("X-Real-IP", "192.0.2.7"))
+        .dispatch()
+        .await;
+    assert_eq!(
+        real.status(),
+        Status::ServiceUnavailable,
+        "X-Real-IP is not the configured header"
+    );
+}
+
+/// `bypass_secret_file`: the secret from a file (one trailing newline stripped), exclusive with
+/// `bypass_secret`.
+#[rocket::async_test]
+async fn the_bypass_secret_can_come_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bypass");
+    std::fs::write(&file, "from-a-credential-file-123\n").unwrap();
+    let toml = format!(
+        "[maintenance]\nenabled = true\nbypass_secret_file = {:?}\n",
+        file.display().to_string()
+    );
+    let client = common::client(common::rocket_with(&toml, vec![], vec![])).await;
+    let res = client
+        .get("/")
+        .header(Header::new(
+            "X-Maintenance-Bypass",
+            "from-a-credential-file-123",
+        ))
+        .dispatch()
+        .await;
+    assert_ne!(res.status(), Status::ServiceUnavailable);
+    let both = format!("{toml}bypass_secret = \"another-secret-abcdefgh\"\n");
+    let figment = common::figment(&both);
+    let err = rocket_maintenance::check_settings(&figment)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("maintenance.bypass_secret_file")
+            && err.contains("maintenance.bypass_secret`"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("from-a-credential-file-123") && !err.contains("another-secret-abcdefgh"),
+        "{err}"
+    );
+}

@@ -200,3 +200,35 @@ async fn the_page_is_rendered_at_load_not_per_request() {
         .unwrap();
     assert_eq!(body, "<h1>pre-rendered</h1>");
 }
+
+/// An `Accept` over 4 KiB is not parsed (Rocket's parser grows worse than linearly with it): the
+/// default representation answers, even when the header asks for JSON first.
+#[rocket::async_test]
+async fn an_oversized_accept_is_not_parsed() {
+    let client = client(rocket_with(
+        "[maintenance]\nenabled = true\n",
+        routes![],
+        vec![],
+    ))
+    .await;
+    let mut huge = String::from("application/json");
+    while huge.len() <= 360 * 1024 {
+        huge.push_str(", text/x-filler;q=0.1");
+    }
+    let res = client
+        .get("/")
+        .header(Header::new("Accept", huge))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::ServiceUnavailable);
+    assert_eq!(res.content_type(), Some(ContentType::HTML));
+    let small = client
+        .get("/")
+        .header(Header::new("Accept", "application/json"))
+        .dispatch()
+        .await;
+    assert_eq!(
+        small.content_type().map(|c| c.to_string()).as_deref(),
+        Some("application/problem+json")
+    );
+}

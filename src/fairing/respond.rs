@@ -9,6 +9,10 @@ use crate::negotiate::{negotiate, Representation};
 use crate::policy::{COOKIE_LIFETIME, COOKIE_NAME};
 use crate::state::State;
 
+/// The longest `Accept` (or `Accept-Language`) value that is parsed; a longer one gets the
+/// defaults, so the cost of answering is bounded whatever the headers.
+pub(crate) const MAX_PARSED_HEADER: usize = 4096;
+
 /// The maintenance response: status, headers and the pre-rendered body, shared, never copied.
 pub(crate) fn maintenance_response<'r>(
     req: &'r Request<'_>,
@@ -16,7 +20,12 @@ pub(crate) fn maintenance_response<'r>(
     redirect: bool,
 ) -> Response<'r> {
     let pages = &state.pages;
-    let representation = negotiate(state.policy().format, req.accept());
+    // An `Accept` over 4 KiB is not parsed (Rocket's parser is worse than linear): the default.
+    let accept = match req.headers().get_one("Accept") {
+        Some(value) if value.len() > MAX_PARSED_HEADER => None,
+        _ => req.accept(),
+    };
+    let representation = negotiate(state.policy().format, accept);
     let mut response = Response::build();
     response
         .raw_header("Cache-Control", "no-store")

@@ -167,10 +167,15 @@ impl Handler for Answer {
     }
 }
 
-/// Moves the request under `prefix`, keeping its path and query.
+/// Moves the request under `prefix`, keeping its path and query. A target that is not a path
+/// (asterisk-form) goes to `prefix` itself, where only the catch-all answers.
 pub(super) fn move_under(req: &mut Request<'_>, prefix: &'static str) {
     let uri = req.uri();
     let path = uri.path().as_str();
+    if !path.starts_with('/') {
+        req.set_uri(Origin::const_new(prefix, None));
+        return;
+    }
     let mut target =
         String::with_capacity(prefix.len() + path.len() + 1 + uri.query().map_or(0, |q| q.len()));
     target.push_str(prefix);

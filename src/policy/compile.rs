@@ -6,6 +6,7 @@ use super::bypass::{validate_secret, BypassSecret};
 use super::networks::{parse_network, NetworkSet};
 use super::{Policy, BUILT_IN_VARIABLES};
 use crate::error::Error;
+use crate::redact::Secret;
 use crate::settings::{Settings, DEFAULT_MESSAGE, DEFAULT_READ_ONLY_MESSAGE};
 use std::time::SystemTime;
 
@@ -119,7 +120,19 @@ impl Policy {
         };
         let allow_ips = networks("allow_ips", &s.allow_ips)?;
         let trusted_proxies = networks("trusted_proxies", &s.trusted_proxies)?;
-        let bypass = match s.bypass_secret {
+        let secret =
+            match (s.bypass_secret, &s.bypass_secret_file) {
+                (Some(_), Some(_)) => return Err(Error::setting(
+                    "bypass_secret_file",
+                    None,
+                    "`maintenance.bypass_secret` and `maintenance.bypass_secret_file` are both \
+                     set; keep one (the file keeps the secret out of the config)",
+                )),
+                (Some(secret), None) => Some(secret),
+                (None, Some(path)) => Some(read_secret_file(path)?),
+                (None, None) => None,
+            };
+        let bypass = match secret {
             None => None,
             Some(secret) => {
                 validate_secret(&secret.0).map_err(|reason| {
@@ -152,7 +165,42 @@ impl Policy {
             allow_paths,
             allow_ips,
             trusted_proxies,
+            client_ip_header: s.client_ip_header,
             bypass,
         })
     }
+}
+
+/// The bypass secret from `bypass_secret_file` (systemd's `LoadCredential=`, under
+/// `$CREDENTIALS_DIRECTORY`): one trailing newline is stripped. A relative path is looked up in
+/// `$CREDENTIALS_DIRECTORY` when that is set.
+fn read_secret_file(path: &std::path::Path) -> Result<Secret, Error> {
+    let path = match std::env::var_os("CREDENTIALS_DIRECTORY") {
+        Some(dir) if path.is_relative() => std::path::Path::new(&dir).join(path),
+        _ => path.to_path_buf(),
+    };
+    let shown = Some(format!("{:?}", path.display().to_string()));
+    let meta = std::fs::metadata(&path).map_err(|e| {
+        Error::setting(
+            "bypass_secret_file",
+            shown.clone(),
+            format!("cannot be read: {e}"),
+        )
+    })?;
+    if !meta.is_file() || meta.len() > 4096 {
+        return Err(Error::setting(
+            "bypass_secret_file",
+            shown,
+            "must be a regular file of at most 4 KiB holding the secret",
+        ));
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        Error::setting(
+            "bypass_secret_file",
+            shown.clone(),
+            format!("cannot be read: {e}"),
+        )
+    })?;
+    let text = text.strip_suffix('\n').unwrap_or(&text);
+    Ok(Secret(text.strip_suffix('\r').unwrap_or(text).to_string()))
 }

@@ -8,6 +8,7 @@ use super::bypass::HEADER_NAME;
 use super::client_ip::client_ip;
 use super::paths::{is_routed_form, routed_path};
 use super::{Policy, RequestFacts, Verdict};
+use crate::settings::ClientIpHeader;
 
 fn is_safe(method: Method) -> bool {
     matches!(method, Method::Get | Method::Head | Method::Options)
@@ -37,6 +38,10 @@ impl Policy {
         // 2. Not in maintenance, or a read in read-only maintenance.
         if !active || (self.read_only && is_safe(req.method)) {
             return Verdict::Pass;
+        }
+        // A target that is not a path (asterisk-form `OPTIONS *`, `POST *`) matches no rule.
+        if !req.uri.path().as_str().starts_with('/') {
+            return Verdict::Hold { redirect: false };
         }
         // 5. allow_paths.
         if let Some(globs) = &self.allow_paths {
@@ -88,12 +93,22 @@ impl Policy {
         if self.trusted_proxies.is_empty() || !self.trusted_proxies.contains(peer) {
             return Some(peer.to_canonical());
         }
-        Some(client_ip(
-            peer,
-            req.headers.get("X-Forwarded-For"),
-            req.headers.get_one("X-Real-IP"),
-            &self.trusted_proxies,
-        ))
+        // Only the one configured header is believed: a proxy that sets `X-Real-IP` passes a
+        // client's own `X-Forwarded-For` through, so believing both lets a client choose.
+        Some(match self.client_ip_header {
+            ClientIpHeader::XForwardedFor => client_ip(
+                peer,
+                req.headers.get("X-Forwarded-For"),
+                None,
+                &self.trusted_proxies,
+            ),
+            ClientIpHeader::XRealIp => client_ip(
+                peer,
+                std::iter::empty(),
+                req.headers.get_one("X-Real-IP"),
+                &self.trusted_proxies,
+            ),
+        })
     }
 
     /// Whether a trusted proxy says the client connected over HTTPS.

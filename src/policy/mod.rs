@@ -78,6 +78,7 @@ pub(crate) struct Policy {
     allow_paths: Option<GlobSet>,
     allow_ips: NetworkSet,
     trusted_proxies: NetworkSet,
+    client_ip_header: crate::settings::ClientIpHeader,
     bypass: Option<BypassSecret>,
 }
 

@@ -60,12 +60,21 @@ pub(crate) fn config_file(figment: &Figment) -> Option<PathBuf> {
 
 /// Rocket's `template_dir`, resolved as rocket_dyn_templates resolves it: relative to the file
 /// that set it, else `templates` relative to the working directory.
-pub(crate) fn template_dir(figment: &Figment) -> PathBuf {
-    let dir = figment
-        .extract_inner::<RelativePathBuf>("template_dir")
-        .map(|p| p.relative())
-        .unwrap_or_else(|_| PathBuf::from("templates"));
-    std::path::absolute(&dir).unwrap_or(dir)
+/// A `template_dir` that is set but is not a path is an error, never silently `templates`.
+pub(crate) fn template_dir(figment: &Figment) -> Result<PathBuf, Error> {
+    let dir = match figment.extract_inner::<RelativePathBuf>("template_dir") {
+        Ok(p) => p.relative(),
+        Err(e) if e.missing() => PathBuf::from("templates"),
+        Err(e) => {
+            return Err(Error::Config {
+                origin: figment
+                    .find_metadata("template_dir")
+                    .map(crate::error::describe_metadata),
+                reason: format!("`template_dir` is not a directory path: {}", e.kind),
+            })
+        }
+    };
+    Ok(std::path::absolute(&dir).unwrap_or(dir))
 }
 
 /// Loads and validates everything a state needs from one figment (profile already selected).
@@ -75,7 +84,7 @@ pub(crate) fn load(figment: &Figment, hook: Option<&HandlebarsHook>) -> Result<L
     #[cfg(feature = "fleet")]
     let fleet =
         crate::fleet::FleetConfig::from_settings(&settings).map_err(|e| e.located(figment))?;
-    let template_dir = template_dir(figment);
+    let template_dir = template_dir(figment)?;
     let renderer = Renderer::new(policy.template.as_deref(), &template_dir, hook)
         .map_err(|e| e.located(figment))?;
     // Render once now: a template that does not render is refused here, not at a request.

@@ -90,6 +90,25 @@ pub(crate) fn redact_quoted(message: &str) -> String {
     out
 }
 
+/// `text` with every control character escaped (`\n` as `\\n`), so that a value put into a log
+/// line (a message, a fleet record's field) cannot start a line of its own and forge an entry.
+pub(crate) fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
 /// A store URL as it may be shown: scheme, user, host and path, never a password.
 #[cfg_attr(not(feature = "fleet"), allow(dead_code))]
 pub(crate) fn store_url(url: &str) -> String {
@@ -152,6 +171,15 @@ mod tests {
         let config = "[default.maintenance]\nbypass_secret = 1234567890123\n";
         let out = redact_config_values("found 1234567890123", config);
         assert!(!out.contains("1234567890123"), "{out}");
+    }
+
+    #[test]
+    fn control_characters_cannot_start_a_log_line() {
+        assert_eq!(escape_controls("plain"), "plain");
+        assert_eq!(
+            escape_controls("back soon\nmaintenance off (generation 9)"),
+            "back soon\\nmaintenance off (generation 9)"
+        );
     }
 
     #[test]

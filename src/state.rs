@@ -137,7 +137,7 @@ impl State {
                 "{}maintenance on since {}: {}",
                 if p.read_only { "read-only " } else { "" },
                 self.since.map(format_time).unwrap_or_default(),
-                p.message
+                crate::redact::escape_controls(&p.message)
             ),
             None => match (p.starts_at, p.ends_at) {
                 (Some(start), end) if start > SystemTime::now() => format!(

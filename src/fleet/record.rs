@@ -9,6 +9,11 @@ use crate::error::Error;
 use crate::policy::Policy;
 use crate::settings::{Settings, SwitchKeys};
 
+/// The largest record an instance accepts (all fields together).
+const MAX_RECORD_BYTES: usize = 64 * 1024;
+/// The longest message a record may carry.
+const MAX_MESSAGE_BYTES: usize = 4 * 1024;
+
 /// The switch keys of a record. Keys not given are absent: their defaults apply.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,6 +58,17 @@ impl Switch {
 
     /// Validates the switch keys as the fairing would (on top of default settings).
     pub fn validate(&self) -> Result<(), Error> {
+        if self
+            .message
+            .as_ref()
+            .is_some_and(|m| m.len() > MAX_MESSAGE_BYTES)
+        {
+            return Err(Error::setting(
+                "fleet.message",
+                None,
+                "is over 4 KiB; a maintenance message is a sentence or two",
+            ));
+        }
         Policy::compile(self.overlay(&Settings::default())).map(|_| ())
     }
 
@@ -78,6 +94,12 @@ pub struct Record {
 
 impl Record {
     pub(crate) fn from_fields(fields: &BTreeMap<String, String>) -> Result<Record, String> {
+        let size: usize = fields.iter().map(|(k, v)| k.len() + v.len()).sum();
+        if size > MAX_RECORD_BYTES {
+            return Err(format!(
+                "invalid record: {size} bytes, over the limit of 64 KiB"
+            ));
+        }
         let field = |k: &str| {
             fields
                 .get(k)
@@ -89,12 +111,51 @@ impl Record {
             .map_err(|_| "malformed record: `generation` is not a number".to_string())?;
         let switch = serde_json::from_str(&field("switch")?)
             .map_err(|e| format!("malformed record: `switch`: {e}"))?;
-        Ok(Record {
+        let record = Record {
             generation,
             switch,
             set_by: field("set_by").unwrap_or_default(),
             set_at: field("set_at").unwrap_or_default(),
-        })
+        };
+        record
+            .switch
+            .validate()
+            .map_err(|e| format!("invalid record: {e}"))?;
+        Ok(record)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(message: &str) -> BTreeMap<String, String> {
+        let switch = serde_json::json!({ "enabled": true, "message": message }).to_string();
+        [
+            ("generation", "3"),
+            ("switch", switch.as_str()),
+            ("set_by", "a@b"),
+            ("set_at", ""),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    #[test]
+    fn a_record_parses_and_an_oversized_one_is_refused() {
+        let record = Record::from_fields(&fields("Back at 3")).unwrap();
+        assert_eq!(record.generation, 3);
+        assert_eq!(record.switch.message.as_deref(), Some("Back at 3"));
+        let err = Record::from_fields(&fields(&"x".repeat(5000))).unwrap_err();
+        assert!(err.contains("4 KiB"), "{err}");
+        let err = Record::from_fields(&fields(&"x".repeat(70_000))).unwrap_err();
+        assert!(err.contains("64 KiB"), "{err}");
+        let mut bad = fields("x");
+        bad.remove("switch");
+        assert!(Record::from_fields(&bad)
+            .unwrap_err()
+            .contains("no `switch`"));
     }
 }
 

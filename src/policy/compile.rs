@@ -72,7 +72,11 @@ impl Policy {
             ));
         }
         if let Some(url) = &s.redirect {
-            let local = url.starts_with('/') && !url.starts_with("//");
+            // `//host` and `/\host` are read by browsers as another origin.
+            let local = url.starts_with('/')
+                && !url.starts_with("//")
+                && !url.starts_with("/\\")
+                && !url.chars().any(|c| c.is_control());
             let absolute = rocket::http::uri::Absolute::parse(url)
                 .map(|a| matches!(a.scheme(), "http" | "https"))
                 .unwrap_or(false);
@@ -80,7 +84,7 @@ impl Policy {
                 return Err(Error::setting(
                     "redirect",
                     Some(format!("{url:?}")),
-                    "must be a path starting with `/` or an absolute http(s) URL",
+                    "must be a path starting with one `/` (not `//` or `/\\`, which browsers follow to another site) or an absolute http(s) URL",
                 ));
             }
         }

@@ -311,6 +311,12 @@ fn bad_values_name_their_key() {
         ),
         ("retry_after = \"whenever\"", "maintenance.retry_after"),
         ("redirect = \"javascript:alert(1)\"", "maintenance.redirect"),
+        ("redirect = '/\\evil.example/'", "maintenance.redirect"),
+        ("redirect = \"//evil.example/\"", "maintenance.redirect"),
+        (
+            "redirect = \"/down\\nSet-Cookie: x=1\"",
+            "maintenance.redirect",
+        ),
         ("bypass_secret = \"short\"", "maintenance.bypass_secret"),
         (
             "context = { message = \"x\" }",

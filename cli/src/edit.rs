@@ -195,10 +195,7 @@ pub fn edit_config(
             .parse()
             .map_err(|e: toml_edit::TomlError| Error::Refused {
                 path: real.clone(),
-                reason: format!(
-                    "it is not valid TOML: {}",
-                    redact_config_values(&e.to_string(), &file.text)
-                ),
+                reason: not_toml(&e, &file.text),
             })?;
 
     let mut changes = Vec::new();
@@ -270,4 +267,20 @@ fn check_effective(
         }
     }
     Ok(())
+}
+
+/// Why a file is not TOML, without quoting it: it may not be a config at all (a symlink to a
+/// password file), so only the position and the parser's words are shown.
+fn not_toml(e: &toml_edit::TomlError, text: &str) -> String {
+    let at = e.span().map(|span| {
+        let before = &text[..span.start.min(text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        format!(" at line {line}, column {column}")
+    });
+    format!(
+        "it is not valid TOML{}: {}; is it the right file? (its text is not shown)",
+        at.unwrap_or_default(),
+        redact_config_values(e.message(), text)
+    )
 }

@@ -1,0 +1,122 @@
+//! The CLI run as root must not be steered by another user (the audit's findings 1, 4 and 7).
+//! These tests need root (as the tests and CI run here); as another user they return early.
+
+mod common;
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::process::{Command, Output};
+
+fn cli(args: &[&str]) -> Output {
+    Command::new(common::cli_bin())
+        .args(args)
+        .env_remove("ROCKET_CONFIG")
+        .env_remove("ROCKET_PROFILE")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// A root-owned config with a mode of its own, in a directory only root writes.
+fn config_dir(mode: u32) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = dir.path().join("Rocket.toml");
+    std::fs::write(
+        &path,
+        "# the operator's comment\n[default.maintenance]\nenabled = false\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    (dir, path)
+}
+
+#[test]
+fn the_written_file_keeps_owner_and_permission_bits_only() {
+    if !is_root() {
+        return;
+    }
+    let (_dir, path) = config_dir(0o640);
+    let out = cli(&["on", "--config", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let meta = std::fs::metadata(&path).unwrap();
+    assert_eq!(meta.mode() & 0o7777, 0o640);
+    assert_eq!(meta.uid(), 0);
+    let after = std::fs::read_to_string(&path).unwrap();
+    assert!(after.contains("# the operator's comment") && after.contains("enabled = true"));
+}
+
+#[test]
+fn root_refuses_a_config_another_user_can_change() {
+    if !is_root() {
+        return;
+    }
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    // The directory belongs to the service's user: it could swap the file for a symlink.
+    let (dir, path) = config_dir(0o640);
+    nix::unistd::chown(dir.path(), Some(nobody.uid), None).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let out = cli(&["on", "--config", path.to_str().unwrap()]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("owned by uid"), "{}", text(&out));
+    assert_eq!(std::fs::read(&path).unwrap(), before, "the file changed");
+    nix::unistd::chown(dir.path(), Some(nix::unistd::Uid::from_raw(0)), None).unwrap();
+
+    // A setuid, world-writable config: refused, never copied onto the new file.
+    let (_dir, path) = config_dir(0o4777);
+    let out = cli(&["on", "--config", path.to_str().unwrap()]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("writable by everyone"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn root_never_follows_a_planted_lock_symlink_or_prints_a_foreign_file() {
+    if !is_root() {
+        return;
+    }
+    let (dir, path) = config_dir(0o640);
+    // A symlink where the lock goes, pointing at a file root alone may write.
+    let victim_dir = tempfile::tempdir().unwrap();
+    let victim = victim_dir.path().join("victim");
+    std::os::unix::fs::symlink(&victim, dir.path().join(".Rocket.toml.lock")).unwrap();
+    let out = cli(&["on", "--config", path.to_str().unwrap()]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("symlink"), "{}", text(&out));
+    assert!(
+        !victim.exists(),
+        "root created a file through the planted symlink"
+    );
+
+    // A config that is a symlink to a file that is not TOML (a password hash): its contents are
+    // never printed.
+    let secret = victim_dir.path().join("shadow");
+    std::fs::write(
+        &secret,
+        "root:$6$saltsalt$hashhashhash:19000:0:99999:7:::\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let link = dir.path().join("linked.toml");
+    std::os::unix::fs::symlink(&secret, &link).unwrap();
+    let out = cli(&["on", "--config", link.to_str().unwrap()]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains("hashhashhash"), "{}", text(&out));
+    assert_eq!(
+        std::fs::read_to_string(&secret).unwrap(),
+        "root:$6$saltsalt$hashhashhash:19000:0:99999:7:::\n"
+    );
+}

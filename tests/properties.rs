@@ -197,7 +197,7 @@ fn model_client(
         return peer;
     }
     match xff {
-        // A header is there (maybe empty, which parses as nothing): X-Real-IP is not read.
+        // A header is there (maybe empty, which parses as nothing).
         Some(hops) => {
             let empty = [String::new()];
             let hops = if hops.is_empty() { &empty[..] } else { hops };
@@ -211,6 +211,10 @@ fn model_client(
             }
             client
         }
-        None => real_ip.unwrap_or(peer),
+        // Only X-Forwarded-For (the default client_ip_header) is believed.
+        None => {
+            let _ = real_ip;
+            peer
+        }
     }
 }

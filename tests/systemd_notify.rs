@@ -94,7 +94,11 @@ fn status_text_cannot_inject_lines() {
     );
     let ready = demo.next_notification(WAIT).unwrap();
     assert_eq!(split(&ready).len(), 2, "{ready:?}");
-    assert!(ready.contains("down READY=1 WATCHDOG=trigger"), "{ready:?}");
+    // The message's newlines are escaped (the same text that goes to the log): one line.
+    assert!(
+        ready.contains("down\\nREADY=1\\nWATCHDOG=trigger"),
+        "{ready:?}"
+    );
 }
 
 #[test]

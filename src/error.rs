@@ -187,13 +187,36 @@ impl Error {
     }
 }
 
-fn describe_actual(actual: &Actual, secret: bool) -> String {
-    if !secret {
-        return actual.to_string();
+/// A value as written in TOML, or `None` where figment does not keep it (an array, a table).
+fn describe_actual(actual: &Actual, secret: bool) -> Option<String> {
+    if secret {
+        return Some(match actual {
+            Actual::Str(s) => redacted(s),
+            _ => "<redacted>".into(),
+        });
     }
     match actual {
-        Actual::Str(s) => redacted(s),
-        _ => "<redacted>".into(),
+        Actual::Bool(b) => Some(b.to_string()),
+        Actual::Unsigned(n) => Some(n.to_string()),
+        Actual::Signed(n) => Some(n.to_string()),
+        Actual::Float(n) => Some(n.to_string()),
+        Actual::Char(c) => Some(toml_str(&c.to_string())),
+        Actual::Str(s) => Some(toml_str(s)),
+        _ => None,
+    }
+}
+
+/// What a value is, in words: "a boolean", "a string", "an array".
+fn kind_in_words(actual: &Actual) -> String {
+    match actual {
+        Actual::Bool(_) => "a boolean".into(),
+        Actual::Unsigned(_) | Actual::Signed(_) => "an integer".into(),
+        Actual::Float(_) => "a float".into(),
+        Actual::Char(_) | Actual::Str(_) => "a string".into(),
+        Actual::Seq => "an array".into(),
+        Actual::Map => "a table".into(),
+        Actual::Unit | Actual::Option => "nothing".into(),
+        other => other.to_string(),
     }
 }
 
@@ -211,24 +234,29 @@ fn describe_kind(kind: &Kind, secret: bool) -> (Option<String>, String) {
             ),
         ),
         Kind::InvalidType(actual, expected) => (
-            Some(describe_actual(actual, secret)),
-            format!("wrong type: expected {expected}"),
+            describe_actual(actual, secret),
+            format!("expected {expected}, found {}", kind_in_words(actual)),
         ),
         Kind::InvalidValue(actual, expected) => (
-            Some(describe_actual(actual, secret)),
+            describe_actual(actual, secret),
             format!("invalid value: expected {expected}"),
         ),
         Kind::UnknownVariant(found, expected) => (
             Some(if secret {
                 redacted(found)
             } else {
-                format!("{found:?}")
+                toml_str(found)
             }),
             format!("must be one of {}", expected.join(", ")),
         ),
         Kind::Message(m) if secret => (None, redact_quoted(m)),
         other => (None, other.to_string()),
     }
+}
+
+/// A string as TOML writes it: a basic string, quoted and escaped (`"tomorrow 14:00"`).
+pub(crate) fn toml_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| format!("{s:?}"))
 }
 
 /// A provider as a user knows it: its file path if it has one, else its name.
@@ -270,7 +298,7 @@ impl fmt::Display for Error {
                 write!(f, "live state {}: {reason}", path.display())
             }
             Error::Store { store, reason } => write!(f, "fleet store {store}: {reason}"),
-            Error::Value { value, reason } => write!(f, "{value:?}: {reason}"),
+            Error::Value { value, reason } => write!(f, "{}: {reason}", toml_str(value)),
             Error::Io { action, source } => write!(f, "{action}: {source}"),
         }
     }

@@ -2,6 +2,7 @@
 
 use std::sync::atomic::Ordering;
 
+use rocket::http::uri::Origin;
 use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Ignite, Rocket, Sentinel};
@@ -77,5 +78,37 @@ impl<'r> FromRequest<'r> for MaintenanceStatus {
 impl Sentinel for MaintenanceStatus {
     fn abort(rocket: &Rocket<Ignite>) -> bool {
         fairing_missing("MaintenanceStatus", rocket)
+    }
+}
+
+/// The URI the client sent, for `force_off` handlers that build links or a `?next=` from it.
+///
+/// During maintenance, the fairing moves a held-back request under a private prefix so that
+/// Rocket's own router picks the `force_off` route; Rocket 0.5 gives a handler no way to see the
+/// request as it was before a fairing rewrote it, so `req.uri()` in such a handler shows
+/// `/__rocket_maintenance_open/…`. This guard gives the URI as the client sent it, in every
+/// state. It never fails.
+///
+/// ```
+/// # #[macro_use] extern crate rocket;
+/// use rocket_maintenance::OriginalUri;
+///
+/// #[get("/login")]
+/// fn login(uri: OriginalUri<'_>) -> String {
+///     format!("<a href=\"{}?next=/account\">log in</a>", uri.0.path())
+/// }
+/// ```
+#[derive(Debug)]
+pub struct OriginalUri<'r>(pub &'r Origin<'r>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for OriginalUri<'r> {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        match Snapshot::of(req) {
+            Some(snapshot) => Outcome::Success(OriginalUri(snapshot.original_uri(req))),
+            None => Outcome::Success(OriginalUri(req.uri())),
+        }
     }
 }

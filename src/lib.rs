@@ -165,7 +165,7 @@ mod status;
 
 pub use crate::error::Error;
 pub use crate::fairing::Maintenance;
-pub use crate::guards::ForceOn;
+pub use crate::guards::{ForceOn, OriginalUri};
 pub use crate::handle::MaintenanceHandle;
 pub use crate::policy::{COOKIE_NAME, HEADER_NAME};
 pub use crate::settings::Format;

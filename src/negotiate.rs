@@ -1,9 +1,12 @@
 //! Which representation of the maintenance response a client gets.
 //!
 //! Only media ranges the client names count: the highest `q` among HTML (`text/html`,
-//! `text/*`), JSON (`application/json`, `application/*+json`) and text (`text/plain`) wins, ties
-//! going HTML > JSON > text; `*/*` alone, an unparsable header or no `Accept` means HTML. So
-//! browsers and curl get HTML, and `fetch`/axios (`application/json, text/plain, */*`) get JSON.
+//! `text/*`), JSON (`application/json`, `text/json`, `application/*+json`) and text
+//! (`text/plain`) wins, ties going HTML > JSON > text. When `Accept` names none of them (absent,
+//! or `*/*` alone), a request from script gets JSON (`Sec-Fetch-Dest: empty`, what every current
+//! browser's `fetch` and `XMLHttpRequest` send, or jQuery's `X-Requested-With: XMLHttpRequest`),
+//! and so does one that sends a JSON body; anything else gets HTML. So browsers and curl get
+//! HTML, and `fetch`, axios and jQuery get JSON.
 
 use rocket::http::Accept;
 
@@ -17,17 +20,33 @@ pub(crate) enum Representation {
     Text,
 }
 
-/// Chooses the representation for a configured format and the request's `Accept`.
-pub(crate) fn negotiate(format: Format, accept: Option<&Accept>) -> Representation {
+/// What a request says about the answer it can use, besides `Accept`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Hints {
+    /// `Sec-Fetch-Dest: empty` or `X-Requested-With: XMLHttpRequest`.
+    pub script: bool,
+    /// A JSON body (`Content-Type: application/json` or `…+json`).
+    pub json_body: bool,
+}
+
+/// Chooses the representation for a configured format, the request's `Accept` and hints.
+pub(crate) fn negotiate(format: Format, accept: Option<&Accept>, hints: Hints) -> Representation {
     match format {
         Format::Html => return Representation::Html,
         Format::Json => return Representation::Json,
         Format::Text => return Representation::Text,
         Format::Auto => {}
     }
-    let Some(accept) = accept else {
-        return Representation::Html;
-    };
+    let named = accept.and_then(best_named);
+    match named {
+        Some(rep) => rep,
+        None if hints.script || hints.json_body => Representation::Json,
+        None => Representation::Html,
+    }
+}
+
+/// The best representation among the media ranges `accept` names, if it names any.
+fn best_named(accept: &Accept) -> Option<Representation> {
     // Scores: (q, preference) where preference breaks ties html > json > text.
     let mut best: Option<(f32, u8, Representation)> = None;
     for item in accept.iter() {
@@ -35,7 +54,9 @@ pub(crate) fn negotiate(format: Format, accept: Option<&Accept>) -> Representati
         let (top, sub) = (mt.top(), mt.sub());
         let rep = if top == "text" && (sub == "html" || sub == "*") {
             (2, Representation::Html)
-        } else if top == "application" && (sub == "json" || sub.as_str().ends_with("+json")) {
+        } else if (top == "application" && (sub == "json" || sub.as_str().ends_with("+json")))
+            || (top == "text" && sub == "json")
+        {
             (1, Representation::Json)
         } else if top == "text" && sub == "plain" {
             (0, Representation::Text)
@@ -52,7 +73,7 @@ pub(crate) fn negotiate(format: Format, accept: Option<&Accept>) -> Representati
             _ => Some(candidate),
         };
     }
-    best.map_or(Representation::Html, |b| b.2)
+    best.map(|b| b.2)
 }
 
 #[cfg(test)]
@@ -61,7 +82,11 @@ mod tests {
     use std::str::FromStr;
 
     fn auto(accept: &str) -> Representation {
-        negotiate(Format::Auto, Some(&Accept::from_str(accept).unwrap()))
+        negotiate(
+            Format::Auto,
+            Some(&Accept::from_str(accept).unwrap()),
+            Hints::default(),
+        )
     }
 
     #[test]
@@ -71,7 +96,10 @@ mod tests {
             Representation::Html
         );
         assert_eq!(auto("*/*"), Representation::Html);
-        assert_eq!(negotiate(Format::Auto, None), Representation::Html);
+        assert_eq!(
+            negotiate(Format::Auto, None, Hints::default()),
+            Representation::Html
+        );
     }
 
     #[test]
@@ -100,10 +128,45 @@ mod tests {
     }
 
     #[test]
+    fn script_clients_and_json_bodies_get_json_when_accept_names_nothing() {
+        let any = Accept::from_str("*/*").unwrap();
+        let script = Hints {
+            script: true,
+            json_body: false,
+        };
+        let body = Hints {
+            script: false,
+            json_body: true,
+        };
+        assert_eq!(
+            negotiate(Format::Auto, Some(&any), script),
+            Representation::Json
+        );
+        assert_eq!(negotiate(Format::Auto, None, script), Representation::Json);
+        assert_eq!(negotiate(Format::Auto, None, body), Representation::Json);
+        assert_eq!(auto("text/json"), Representation::Json);
+        // A named range still decides: a script that asks for HTML gets HTML.
+        let html = Accept::from_str("text/html").unwrap();
+        assert_eq!(
+            negotiate(Format::Auto, Some(&html), script),
+            Representation::Html
+        );
+    }
+
+    #[test]
     fn fixed_formats_ignore_accept() {
         let json = Accept::from_str("application/json").unwrap();
-        assert_eq!(negotiate(Format::Html, Some(&json)), Representation::Html);
-        assert_eq!(negotiate(Format::Text, Some(&json)), Representation::Text);
-        assert_eq!(negotiate(Format::Json, None), Representation::Json);
+        assert_eq!(
+            negotiate(Format::Html, Some(&json), Hints::default()),
+            Representation::Html
+        );
+        assert_eq!(
+            negotiate(Format::Text, Some(&json), Hints::default()),
+            Representation::Text
+        );
+        assert_eq!(
+            negotiate(Format::Json, None, Hints::default()),
+            Representation::Json
+        );
     }
 }

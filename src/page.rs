@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use handlebars::Handlebars;
 use serde_json::{json, Map, Value};
 
-use crate::error::Error;
+use crate::error::{toml_str, Error};
 use crate::policy::Policy;
 use crate::settings::{format_time, RetryAfter};
 
@@ -182,13 +182,12 @@ impl Renderer {
                 BUILT_IN_NAME.to_string()
             }
             Some(name) => {
-                let files = template_files(template_dir).map_err(|reason| {
-                    Error::setting("template", Some(format!("{name:?}")), reason)
-                })?;
+                let files = template_files(template_dir)
+                    .map_err(|reason| Error::setting("template", Some(toml_str(name)), reason))?;
                 let Some((_, file)) = files.iter().find(|(n, _)| n == name) else {
                     return Err(Error::setting(
                         "template",
-                        Some(format!("{name:?}")),
+                        Some(toml_str(name)),
                         format!(
                             "no template `{name}` (e.g. `{name}.html.hbs`) in template_dir {}; \
                              create it or remove the key to use the built-in page",
@@ -199,7 +198,7 @@ impl Renderer {
                 register_file(&mut registry, name, file).map_err(|e| {
                     Error::setting(
                         "template",
-                        Some(format!("{name:?}")),
+                        Some(toml_str(name)),
                         format!("{} does not parse: {e}", file.display()),
                     )
                 })?;
@@ -256,7 +255,7 @@ impl Renderer {
                 },
                 name => Error::setting(
                     "template",
-                    Some(format!("{name:?}")),
+                    Some(toml_str(name)),
                     format!("does not render: {e}"),
                 ),
             })?;
@@ -266,6 +265,8 @@ impl Renderer {
         problem.insert("status".into(), json!(policy.status));
         problem.insert("title".into(), json!(title));
         problem.insert("detail".into(), json!(policy.message));
+        // Laravel's and django-maintenance-mode's clients read `message`.
+        problem.insert("message".into(), json!(policy.message));
         if policy.read_only {
             problem.insert("read_only".into(), json!(true));
         }
@@ -296,7 +297,7 @@ impl Renderer {
                 .map(|d| d.as_secs().to_string())
                 .or_else(|| retry_at.map(httpdate::fmt_http_date)),
             refresh: policy.refresh.map(|s| s.to_string()),
-            redirect: policy.redirect.clone(),
+            redirect: policy.redirect.as_ref().map(|t| t.location.clone()),
         })
     }
 }

@@ -43,11 +43,34 @@ pub(crate) enum ClientIpHeader {
 }
 
 /// `retry_after` as written: seconds, or a string holding a duration or an RFC 3339 time.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub(crate) enum RawRetryAfter {
     Seconds(i64),
     Text(String),
+}
+
+impl<'de> Deserialize<'de> for RawRetryAfter {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = RawRetryAfter;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("seconds, a duration (\"15m\") or an RFC 3339 time")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RawRetryAfter, E> {
+                Ok(RawRetryAfter::Seconds(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RawRetryAfter, E> {
+                i64::try_from(v)
+                    .map(RawRetryAfter::Seconds)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawRetryAfter, E> {
+                Ok(RawRetryAfter::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 /// `retry_after`, parsed.
@@ -77,6 +100,7 @@ pub(crate) struct Settings {
     pub redirect: Option<String>,
     pub refresh: Option<u32>,
     pub allow_paths: Vec<String>,
+    pub json_paths: Vec<String>,
     pub allow_ips: Vec<String>,
     pub trusted_proxies: Vec<String>,
     pub client_ip_header: ClientIpHeader,
@@ -164,6 +188,14 @@ pub fn format_time(t: SystemTime) -> String {
 const MAX_DELAY: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
 
 impl RawRetryAfter {
+    /// The value as written in TOML: `900` or `"15m"`.
+    pub fn as_toml(&self) -> String {
+        match self {
+            RawRetryAfter::Seconds(s) => s.to_string(),
+            RawRetryAfter::Text(t) => crate::error::toml_str(t),
+        }
+    }
+
     /// Parses the written value; the error says what was wrong, without the key.
     pub fn parse(&self) -> Result<RetryAfter, String> {
         match self.parse_unbounded()? {
@@ -264,6 +296,40 @@ mod tests {
             .parse()
             .is_err());
         assert!(RawRetryAfter::Text("later".into()).parse().is_err());
+    }
+
+    #[test]
+    fn errors_show_values_as_written_in_toml_and_types_in_words() {
+        let err = |toml: &str| {
+            let figment = figment(toml);
+            Settings::from_figment(&figment)
+                .and_then(crate::policy::Policy::compile)
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err("[default.maintenance]\nretry_after = true");
+        assert!(
+            e.contains("= true")
+                && e.contains("expected seconds, a duration")
+                && e.contains("found a boolean"),
+            "{e}"
+        );
+        assert!(
+            !e.contains("RawRetryAfter") && !e.contains("untagged"),
+            "{e}"
+        );
+        let e = err("[default.maintenance]\nretry_after = \"tomorrow 14:00\"");
+        assert!(e.contains("= \"tomorrow 14:00\""), "{e}");
+        assert!(!e.contains("Text("), "{e}");
+        let e = err("[default.maintenance]\nenabled = [1, 2]");
+        assert!(e.contains("expected a boolean, found an array"), "{e}");
+        let e = err("[default.maintenance]\nallow_paths = [\"/api/.*\"]");
+        assert!(
+            e.contains("maintenance.allow_paths[0]") && e.contains("\"/api/**\""),
+            "{e}"
+        );
+        let e = err("[default.maintenance]\njson_paths = [\"^/health$\"]");
+        assert!(e.contains("\"/health\""), "{e}");
     }
 
     #[test]

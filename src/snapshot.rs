@@ -3,6 +3,7 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 
+use rocket::http::uri::Origin;
 use rocket::Request;
 
 use crate::handle::MaintenanceHandle;
@@ -19,6 +20,9 @@ pub(crate) struct Snapshot {
     pub verdict: OnceLock<Verdict>,
     /// Set by the `ForceOn` guard: `on_response` replaces the catcher's answer.
     pub forced_on: AtomicBool,
+    /// The URI the client sent, kept when `on_request` moves a held-back request under the
+    /// fairing's private prefix.
+    pub original_uri: OnceLock<Origin<'static>>,
 }
 
 impl Snapshot {
@@ -29,7 +33,16 @@ impl Snapshot {
             state: handle.engine.current(),
             verdict: OnceLock::new(),
             forced_on: AtomicBool::new(false),
+            original_uri: OnceLock::new(),
         }))
+    }
+
+    /// The URI the client sent: `req.uri()`, unless the fairing moved the request.
+    pub fn original_uri<'r>(&'r self, req: &'r Request<'_>) -> &'r Origin<'r> {
+        match self.original_uri.get() {
+            Some(uri) => uri,
+            None => req.uri(),
+        }
     }
 
     /// The decision `on_request` made (a request it did not see passed).

@@ -131,3 +131,27 @@ async fn force_off_routes_are_mounted_for_normal_operation_too() {
     );
     assert_eq!(client.head("/about").dispatch().await.status(), Status::Ok);
 }
+
+#[get("/login?<next>")]
+fn login(uri: rocket_maintenance::OriginalUri<'_>, next: Option<&str>) -> String {
+    format!("{} next={}", uri.0, next.unwrap_or("-"))
+}
+
+/// A `force_off` handler sees, through `OriginalUri`, the URI the client sent, not the fairing's
+/// private prefix, during maintenance and outside it alike.
+#[rocket::async_test]
+async fn force_off_handlers_get_the_uri_the_client_sent() {
+    for toml in [
+        "[maintenance]\nenabled = true\n",
+        "[maintenance]\nenabled = false\n",
+    ] {
+        let client = client(rocket_with(toml, routes![], routes![login])).await;
+        let res = client.get("/login?next=/cart").dispatch().await;
+        assert_eq!(res.status(), Status::Ok, "{toml}");
+        assert_eq!(
+            res.into_string().await.unwrap(),
+            "/login?next=/cart next=/cart",
+            "{toml}"
+        );
+    }
+}

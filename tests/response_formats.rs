@@ -232,3 +232,123 @@ async fn an_oversized_accept_is_not_parsed() {
         Some("application/problem+json")
     );
 }
+
+/// Redirect loops peers' users hit: a request for the target, however the target is written (a
+/// query, a fragment, non-ASCII, an absolute URL of this very site), gets the page; `Location`
+/// is ASCII; a redirect carries no `Retry-After` (on a 3xx it means "wait before following").
+#[rocket::async_test]
+async fn a_request_for_the_redirect_target_never_loops() {
+    let cases = [
+        (
+            "/maintenance?from=app",
+            "/maintenance",
+            "/maintenance?from=app",
+        ),
+        ("/maintenance#top", "/maintenance/", "/maintenance#top"),
+        ("/wartung-ä", "/wartung-%C3%A4", "/wartung-%C3%A4"),
+        (
+            "http://localhost/maintenance",
+            "/maintenance",
+            "http://localhost/maintenance",
+        ),
+    ];
+    for (target, request, location) in cases {
+        let toml =
+            format!("[maintenance]\nenabled = true\nretry_after = 600\nredirect = {target:?}\n");
+        let client = client(rocket_with(&toml, routes![], routes![])).await;
+        let other = client
+            .get("/shop")
+            .header(Header::new("Host", "localhost"))
+            .dispatch()
+            .await;
+        assert_eq!(other.status(), Status::Found, "{target}");
+        assert_eq!(
+            other.headers().get_one("Location"),
+            Some(location),
+            "{target}"
+        );
+        assert_eq!(other.headers().get_one("Retry-After"), None, "{target}");
+        let itself = client
+            .get(request)
+            .header(Header::new("Host", "localhost"))
+            .dispatch()
+            .await;
+        assert_eq!(
+            itself.status(),
+            Status::ServiceUnavailable,
+            "{target} via {request}"
+        );
+        assert_eq!(itself.headers().get_one("Retry-After"), Some("600"));
+    }
+    // Another site's URL with the same path is not this one: it is followed.
+    let toml =
+        "[maintenance]\nenabled = true\nredirect = \"https://status.example.com/maintenance\"\n";
+    let client = client(rocket_with(toml, routes![], routes![])).await;
+    let res = client
+        .get("/maintenance")
+        .header(Header::new("Host", "localhost"))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Found);
+}
+
+/// Script clients and API calls get JSON when `Accept` names nothing they want; `text/json` is
+/// JSON; the document has `message` as well as `detail`; `json_paths` always answers JSON; and
+/// `Vary` names every header the choice depends on.
+#[rocket::async_test]
+async fn script_clients_api_calls_and_json_paths_get_json() {
+    let toml =
+        "[maintenance]\nenabled = true\nmessage = \"Upgrading\"\njson_paths = [\"/api/**\"]\n";
+    let client = client(rocket_with(toml, routes![], routes![])).await;
+    let json = ContentType::new("application", "problem+json");
+    let cases: Vec<(&str, Vec<Header<'static>>)> = vec![
+        (
+            "/",
+            vec![
+                Header::new("Accept", "*/*"),
+                Header::new("Sec-Fetch-Dest", "empty"),
+            ],
+        ),
+        ("/", vec![Header::new("X-Requested-With", "XMLHttpRequest")]),
+        ("/", vec![Header::new("Accept", "text/json")]),
+        ("/api/orders/7", vec![Header::new("Accept", "text/html")]),
+    ];
+    for (path, headers) in cases {
+        let mut req = client.get(path);
+        for h in headers.clone() {
+            req = req.header(h);
+        }
+        let res = req.dispatch().await;
+        assert_eq!(res.content_type(), Some(json.clone()), "{path} {headers:?}");
+        assert_eq!(
+            res.headers().get_one("Vary"),
+            Some("Accept, Sec-Fetch-Dest, X-Requested-With")
+        );
+        let doc: serde_json::Value =
+            serde_json::from_str(&res.into_string().await.unwrap()).unwrap();
+        assert_eq!(doc["message"], "Upgrading");
+        assert_eq!(doc["detail"], "Upgrading");
+    }
+    // A POST with a JSON body and no Accept.
+    let res = client
+        .post("/orders")
+        .header(ContentType::JSON)
+        .body("{\"id\": 7}")
+        .dispatch()
+        .await;
+    assert_eq!(res.content_type(), Some(json.clone()));
+    // A browser navigation and curl still get the page.
+    let res = client
+        .get("/")
+        .header(Header::new("Accept", "text/html,*/*;q=0.8"))
+        .header(Header::new("Sec-Fetch-Dest", "document"))
+        .dispatch()
+        .await;
+    assert_eq!(res.content_type(), Some(ContentType::HTML));
+    let res = client
+        .get("/")
+        .header(Header::new("Accept", "*/*"))
+        .dispatch()
+        .await;
+    assert_eq!(res.content_type(), Some(ContentType::HTML));
+}

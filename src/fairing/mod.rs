@@ -320,9 +320,16 @@ impl Fairing for Maintenance {
             }
         }
         let _ = snapshot.verdict.set(verdict);
+        let has_secret = state.policy().has_bypass_secret();
+        if matches!(verdict, Verdict::Login { .. } | Verdict::Hold { .. }) {
+            // Kept for the answer (`json_paths`) and for `force_off` handlers (`OriginalUri`).
+            let _ = snapshot
+                .original_uri
+                .set(rocket::http::ext::IntoOwned::into_owned(req.uri().clone()));
+        }
         // The secret in the bypass header never reaches the app, whatever the verdict. (Rocket
         // can replace a header but not remove one: it is left empty.)
-        if state.policy().has_bypass_secret() && req.headers().contains(HEADER_NAME) {
+        if has_secret && req.headers().contains(HEADER_NAME) {
             req.replace_header(Header::new(HEADER_NAME, ""));
         }
         match verdict {
@@ -338,12 +345,16 @@ impl Fairing for Maintenance {
         };
         if snapshot.forced_on.load(Ordering::Relaxed) {
             let state = &snapshot.state;
-            let redirect = state
-                .policy()
-                .redirect
-                .as_deref()
-                .is_some_and(|target| target != req.uri().path().as_str());
-            *res = maintenance_response(req, state, redirect);
+            let facts = RequestFacts {
+                method: req.method(),
+                uri: req.uri(),
+                peer: req.remote().map(|a| a.ip()),
+                headers: req.headers(),
+                bypass_cookie: None,
+                tls: self.tls.load(Ordering::Relaxed),
+            };
+            let redirect = state.policy().redirect_applies(&facts);
+            *res = maintenance_response(req, req.uri(), state, redirect);
         }
     }
 

@@ -2,11 +2,13 @@
 
 use std::io::Cursor;
 
+use rocket::http::uri::Origin;
 use rocket::http::{ContentType, Cookie, Header, SameSite, Status};
 use rocket::{Request, Response};
 
-use crate::negotiate::{negotiate, Representation};
+use crate::negotiate::{negotiate, Hints, Representation};
 use crate::policy::{COOKIE_LIFETIME, COOKIE_NAME};
+use crate::settings::Format;
 use crate::state::State;
 
 /// The longest `Accept` (or `Accept-Language`) value that is parsed; a longer one gets the
@@ -16,32 +18,58 @@ pub(crate) const MAX_PARSED_HEADER: usize = 4096;
 /// The maintenance response: status, headers and the pre-rendered body, shared, never copied.
 pub(crate) fn maintenance_response<'r>(
     req: &'r Request<'_>,
+    uri: &Origin<'_>,
     state: &'r State,
     redirect: bool,
 ) -> Response<'r> {
     let pages = &state.pages;
-    // An `Accept` over 4 KiB is not parsed (Rocket's parser is worse than linear): the default.
-    let accept = match req.headers().get_one("Accept") {
-        Some(value) if value.len() > MAX_PARSED_HEADER => None,
-        _ => req.accept(),
+    let policy = state.policy();
+    let headers = req.headers();
+    let representation = if policy.is_json_path(uri) {
+        Representation::Json
+    } else {
+        // An `Accept` over 4 KiB is not parsed (Rocket's parser is worse than linear): the
+        // default.
+        let accept = match headers.get_one("Accept") {
+            Some(value) if value.len() > MAX_PARSED_HEADER => None,
+            _ => req.accept(),
+        };
+        let hints = Hints {
+            script: headers
+                .get_one("Sec-Fetch-Dest")
+                .is_some_and(|v| v.eq_ignore_ascii_case("empty"))
+                || headers
+                    .get_one("X-Requested-With")
+                    .is_some_and(|v| v.eq_ignore_ascii_case("XMLHttpRequest")),
+            json_body: req.content_type().is_some_and(|ct| {
+                ct.top() == "application"
+                    && (ct.sub() == "json" || ct.sub().as_str().ends_with("+json"))
+            }),
+        };
+        negotiate(policy.format, accept, hints)
     };
-    let representation = negotiate(state.policy().format, accept);
     let mut response = Response::build();
-    response
-        .raw_header("Cache-Control", "no-store")
-        .raw_header("Vary", "Accept");
-    if let Some(retry_after) = &pages.retry_after {
-        response.raw_header("Retry-After", retry_after.as_str());
-    }
+    response.raw_header("Cache-Control", "no-store").raw_header(
+        "Vary",
+        match policy.format {
+            // `curl` and `fetch` send the same `Accept` and get different answers.
+            Format::Auto => "Accept, Sec-Fetch-Dest, X-Requested-With",
+            _ => "Accept",
+        },
+    );
     if let (true, Some(url), false) = (
         redirect,
         &pages.redirect,
         representation == Representation::Json,
     ) {
+        // No `Retry-After`: on a 3xx it means "wait before following" (RFC 9110).
         return response
             .status(Status::Found)
             .raw_header("Location", url.as_str())
             .finalize();
+    }
+    if let Some(retry_after) = &pages.retry_after {
+        response.raw_header("Retry-After", retry_after.as_str());
     }
     let (content_type, body) = match representation {
         Representation::Html => {

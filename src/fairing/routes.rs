@@ -158,9 +158,12 @@ impl Handler for Answer {
             return Outcome::forward(data, Status::NotFound);
         };
         match snapshot.verdict() {
-            Verdict::Hold { redirect } => {
-                Outcome::Success(maintenance_response(req, &snapshot.state, redirect))
-            }
+            Verdict::Hold { redirect } => Outcome::Success(maintenance_response(
+                req,
+                snapshot.original_uri(req),
+                &snapshot.state,
+                redirect,
+            )),
             Verdict::Login { secure } => Outcome::Success(login_response(&snapshot.state, secure)),
             _ => Outcome::forward(data, Status::NotFound),
         }

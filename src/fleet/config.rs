@@ -7,7 +7,7 @@ use redis::{ConnectionAddr, ConnectionInfo, IntoConnectionInfo};
 use serde::Deserialize;
 
 use super::{DEFAULT_POLL, DEFAULT_TIMEOUT};
-use crate::error::Error;
+use crate::error::{toml_str, Error};
 use crate::settings::Settings;
 
 /// `[maintenance.fleet]` as written.
@@ -71,7 +71,7 @@ impl FleetConfig {
         let mut info = store.into_connection_info().map_err(|e| {
             fleet_error(
                 "store",
-                Some(format!("{:?}", crate::redact::store_url(store))),
+                Some(toml_str(&crate::redact::store_url(store))),
                 format!("not a store URL ({e}); write redis://host:6379/0, rediss://… or redis+unix:///path"),
             )
         })?;
@@ -85,7 +85,7 @@ impl FleetConfig {
         if let ConnectionAddr::TcpTls { insecure: true, .. } = info.addr() {
             return Err(fleet_error(
                 "store",
-                Some(format!("{store:?}")),
+                Some(toml_str(store)),
                 "rediss:// always verifies certificates; remove `#insecure`",
             ));
         }
@@ -97,7 +97,7 @@ impl FleetConfig {
         if !namespace_ok {
             return Err(fleet_error(
                 "namespace",
-                Some(format!("{namespace:?}")),
+                Some(toml_str(namespace)),
                 "must be 1-64 characters of A-Z, a-z, 0-9, '_', '-', '.'",
             ));
         }
@@ -105,7 +105,7 @@ impl FleetConfig {
             let text = std::fs::read_to_string(path).map_err(|e| {
                 fleet_error(
                     "password_file",
-                    Some(format!("{:?}", path.display().to_string())),
+                    Some(toml_str(&path.display().to_string())),
                     format!("cannot be read: {e}"),
                 )
             })?;
@@ -146,12 +146,12 @@ impl FleetConfig {
         let duration = |key: &str, v: &Option<String>, default: Duration| match v {
             None => Ok(default),
             Some(text) => crate::settings::parse_duration(text)
-                .map_err(|reason| fleet_error(key, Some(format!("{text:?}")), reason))
+                .map_err(|reason| fleet_error(key, Some(toml_str(text)), reason))
                 .and_then(|d| {
                     if d.is_zero() || d > Duration::from_secs(24 * 3600) {
                         Err(fleet_error(
                             key,
-                            Some(format!("{text:?}")),
+                            Some(toml_str(text)),
                             "must be more than zero and at most a day",
                         ))
                     } else {

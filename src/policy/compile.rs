@@ -1,11 +1,12 @@
 //! Settings, validated and compiled into a [`Policy`].
 
-use globset::{GlobBuilder, GlobSetBuilder};
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
 use super::bypass::{validate_secret, BypassSecret};
 use super::networks::{parse_network, NetworkSet};
+use super::redirect::RedirectTarget;
 use super::{Policy, BUILT_IN_VARIABLES};
-use crate::error::Error;
+use crate::error::{toml_str, Error};
 use crate::redact::Secret;
 use crate::settings::{Settings, DEFAULT_MESSAGE, DEFAULT_READ_ONLY_MESSAGE};
 use std::time::SystemTime;
@@ -24,15 +25,16 @@ impl Policy {
         }
         let retry = match &s.retry_after {
             None => None,
-            Some(raw) => Some(raw.parse().map_err(|reason| {
-                Error::setting("retry_after", Some(format!("{raw:?}")), reason)
-            })?),
+            Some(raw) => Some(
+                raw.parse()
+                    .map_err(|reason| Error::setting("retry_after", Some(raw.as_toml()), reason))?,
+            ),
         };
         let time = |key: &str, v: &Option<String>| -> Result<Option<SystemTime>, Error> {
             v.as_deref()
                 .map(|t| {
                     crate::settings::parse_time(t)
-                        .map_err(|reason| Error::setting(key, Some(format!("{t:?}")), reason))
+                        .map_err(|reason| Error::setting(key, Some(toml_str(t)), reason))
                 })
                 .transpose()
         };
@@ -42,10 +44,10 @@ impl Policy {
             if a >= b {
                 return Err(Error::setting(
                     "starts_at",
-                    s.starts_at.clone().map(|t| format!("{t:?}")),
+                    s.starts_at.as_deref().map(toml_str),
                     format!(
-                        "must be before `maintenance.ends_at` ({:?})",
-                        s.ends_at.clone().unwrap_or_default()
+                        "must be before `maintenance.ends_at` ({})",
+                        toml_str(s.ends_at.as_deref().unwrap_or_default())
                     ),
                 ));
             }
@@ -71,53 +73,20 @@ impl Policy {
                 ),
             ));
         }
-        if let Some(url) = &s.redirect {
-            // `//host` and `/\host` are read by browsers as another origin.
-            let local = url.starts_with('/')
-                && !url.starts_with("//")
-                && !url.starts_with("/\\")
-                && !url.chars().any(|c| c.is_control());
-            let absolute = rocket::http::uri::Absolute::parse(url)
-                .map(|a| matches!(a.scheme(), "http" | "https"))
-                .unwrap_or(false);
-            if !(local || absolute) {
-                return Err(Error::setting(
-                    "redirect",
-                    Some(format!("{url:?}")),
-                    "must be a path starting with one `/` (not `//` or `/\\`, which browsers follow to another site) or an absolute http(s) URL",
-                ));
-            }
-        }
-        let mut globs = GlobSetBuilder::new();
-        for (i, pattern) in s.allow_paths.iter().enumerate() {
-            let key = format!("allow_paths[{i}]");
-            if !pattern.starts_with('/') {
-                return Err(Error::setting(
-                    &key,
-                    Some(format!("{pattern:?}")),
-                    "a path pattern must start with `/`, e.g. \"/static/**\"",
-                ));
-            }
-            let glob = GlobBuilder::new(pattern)
-                .literal_separator(true)
-                .build()
-                .map_err(|e| Error::setting(&key, Some(format!("{pattern:?}")), e.to_string()))?;
-            globs.add(glob);
-        }
-        let allow_paths = if s.allow_paths.is_empty() {
-            None
-        } else {
-            Some(
-                globs
-                    .build()
-                    .map_err(|e| Error::setting("allow_paths", None, e.to_string()))?,
-            )
+        let redirect = match &s.redirect {
+            None => None,
+            Some(url) => Some(
+                RedirectTarget::parse(url)
+                    .map_err(|reason| Error::setting("redirect", Some(toml_str(url)), reason))?,
+            ),
         };
+        let allow_paths = compile_globs("allow_paths", &s.allow_paths)?;
+        let json_paths = compile_globs("json_paths", &s.json_paths)?;
         let networks = |key: &str, items: &[String]| -> Result<NetworkSet, Error> {
             let mut nets = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
                 nets.push(parse_network(item).map_err(|reason| {
-                    Error::setting(&format!("{key}[{i}]"), Some(format!("{item:?}")), reason)
+                    Error::setting(&format!("{key}[{i}]"), Some(toml_str(item)), reason)
                 })?);
             }
             Ok(NetworkSet::new(nets))
@@ -140,7 +109,11 @@ impl Policy {
             None => None,
             Some(secret) => {
                 validate_secret(&secret.0).map_err(|reason| {
-                    Error::setting("bypass_secret", Some(format!("{secret:?}")), reason)
+                    Error::setting(
+                        "bypass_secret",
+                        Some(crate::redact::redacted(&secret.0)),
+                        reason,
+                    )
                 })?;
                 Some(BypassSecret::new(secret.0))
             }
@@ -161,12 +134,13 @@ impl Policy {
             ends_at,
             status: status as u16,
             format: s.format,
-            redirect: s.redirect,
+            redirect,
             refresh: s.refresh,
             template: s.template,
             context: s.context,
             allow_path_patterns: s.allow_paths.len(),
             allow_paths,
+            json_paths,
             allow_ips,
             trusted_proxies,
             client_ip_header: s.client_ip_header,
@@ -183,7 +157,7 @@ fn read_secret_file(path: &std::path::Path) -> Result<Secret, Error> {
         Some(dir) if path.is_relative() => std::path::Path::new(&dir).join(path),
         _ => path.to_path_buf(),
     };
-    let shown = Some(format!("{:?}", path.display().to_string()));
+    let shown = Some(toml_str(&path.display().to_string()));
     let meta = std::fs::metadata(&path).map_err(|e| {
         Error::setting(
             "bypass_secret_file",
@@ -207,4 +181,67 @@ fn read_secret_file(path: &std::path::Path) -> Result<Secret, Error> {
     })?;
     let text = text.strip_suffix('\n').unwrap_or(&text);
     Ok(Secret(text.strip_suffix('\r').unwrap_or(text).to_string()))
+}
+
+/// The glob a pattern that looks like a regular expression was meant to be, if it looks like one
+/// (starts with `^`, ends with `$`, or holds `.*`, `.+` or `\`): Django's and turnout's path
+/// rules are regexes, and a copied one would silently match nothing.
+fn regex_meant_as_glob(pattern: &str) -> Option<String> {
+    let looks = pattern.starts_with('^')
+        || pattern.ends_with('$')
+        || pattern.contains(".*")
+        || pattern.contains(".+")
+        || pattern.contains('\\');
+    looks.then(|| {
+        let glob = pattern
+            .trim_start_matches('^')
+            .trim_end_matches('$')
+            .replace(".*", "**")
+            .replace(".+", "*")
+            .replace('\\', "");
+        if glob.starts_with('/') {
+            glob
+        } else {
+            format!("/{glob}")
+        }
+    })
+}
+
+/// Compiles path globs (`*` within a segment, `**` across), refusing patterns that do not start
+/// with `/` and ones that look like regular expressions, naming the glob that was meant.
+fn compile_globs(key: &str, patterns: &[String]) -> Result<Option<GlobSet>, Error> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let mut globs = GlobSetBuilder::new();
+    for (i, pattern) in patterns.iter().enumerate() {
+        let item = format!("{key}[{i}]");
+        if let Some(meant) = regex_meant_as_glob(pattern) {
+            return Err(Error::setting(
+                &item,
+                Some(toml_str(pattern)),
+                format!(
+                    "looks like a regular expression, but path patterns are globs (`*` within a \
+                     segment, `**` across segments); write {}",
+                    toml_str(&meant)
+                ),
+            ));
+        }
+        if !pattern.starts_with('/') {
+            return Err(Error::setting(
+                &item,
+                Some(toml_str(pattern)),
+                "a path pattern must start with `/`, e.g. \"/static/**\"",
+            ));
+        }
+        let glob = GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| Error::setting(&item, Some(toml_str(pattern)), e.to_string()))?;
+        globs.add(glob);
+    }
+    globs
+        .build()
+        .map(Some)
+        .map_err(|e| Error::setting(key, None, e.to_string()))
 }

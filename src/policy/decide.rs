@@ -2,6 +2,8 @@
 
 use std::net::IpAddr;
 
+use globset::GlobSet;
+use rocket::http::uri::Origin;
 use rocket::http::Method;
 
 use super::bypass::HEADER_NAME;
@@ -9,6 +11,17 @@ use super::client_ip::client_ip;
 use super::paths::{is_routed_form, routed_path};
 use super::{Policy, RequestFacts, Verdict};
 use crate::settings::ClientIpHeader;
+
+/// Whether the path Rocket routes `uri` on matches one of `globs`. Most paths already are in
+/// routed form: they are matched as they are, with no allocation and no segment decoding.
+fn matches_globs(globs: &GlobSet, uri: &Origin<'_>) -> bool {
+    let raw = uri.path().as_str();
+    if is_routed_form(raw) {
+        globs.is_match(raw)
+    } else {
+        routed_path(uri).is_some_and(|path| globs.is_match(&path))
+    }
+}
 
 fn is_safe(method: Method) -> bool {
     matches!(method, Method::Get | Method::Head | Method::Options)
@@ -45,15 +58,7 @@ impl Policy {
         }
         // 5. allow_paths.
         if let Some(globs) = &self.allow_paths {
-            // Most paths are already in the form Rocket routes on: match them as they are, with
-            // no allocation and no segment decoding.
-            let raw = req.uri.path().as_str();
-            let matched = if is_routed_form(raw) {
-                globs.is_match(raw)
-            } else {
-                routed_path(req.uri).is_some_and(|path| globs.is_match(&path))
-            };
-            if matched {
+            if matches_globs(globs, req.uri) {
                 return Verdict::Pass;
             }
         }
@@ -79,10 +84,7 @@ impl Policy {
             }
         }
         // 9. Held back (step 8 is the fairing's).
-        let redirect = match &self.redirect {
-            Some(target) => target != req.uri.path().as_str(),
-            None => false,
-        };
+        let redirect = self.redirect_applies(req);
         Verdict::Hold { redirect }
     }
 
@@ -108,6 +110,25 @@ impl Policy {
                 req.headers.get_one("X-Real-IP"),
                 &self.trusted_proxies,
             ),
+        })
+    }
+
+    /// Whether a held-back request for `uri` always gets the JSON document (`json_paths`).
+    pub fn is_json_path(&self, uri: &Origin<'_>) -> bool {
+        self.json_paths
+            .as_ref()
+            .is_some_and(|globs| matches_globs(globs, uri))
+    }
+
+    /// Whether a held-back request gets the configured redirect: never the request for the
+    /// redirect target itself (it gets the page: no loop).
+    pub fn redirect_applies(&self, req: &RequestFacts<'_>) -> bool {
+        self.redirect.as_ref().is_some_and(|target| {
+            !target.is_requested(
+                req.uri,
+                req.headers.get_one("Host"),
+                req.tls || self.forwarded_https(req),
+            )
         })
     }
 

@@ -14,6 +14,7 @@ mod compile;
 mod decide;
 mod networks;
 mod paths;
+mod redirect;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -70,12 +71,13 @@ pub(crate) struct Policy {
     pub ends_at: Option<SystemTime>,
     pub status: u16,
     pub format: Format,
-    pub redirect: Option<String>,
+    pub redirect: Option<redirect::RedirectTarget>,
     pub refresh: Option<u32>,
     pub template: Option<String>,
     pub context: BTreeMap<String, serde_json::Value>,
     pub allow_path_patterns: usize,
     allow_paths: Option<GlobSet>,
+    json_paths: Option<GlobSet>,
     allow_ips: NetworkSet,
     trusted_proxies: NetworkSet,
     client_ip_header: crate::settings::ClientIpHeader,

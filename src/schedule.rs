@@ -1,7 +1,10 @@
 //! Timers on the server's own runtime: window edges and the systemd watchdog.
 
 use std::sync::Weak;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
+
+/// The longest wait between two attempts at an edge whose state cannot be built.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 use rocket::tokio;
 
@@ -15,6 +18,9 @@ pub(crate) fn spawn_window_scheduler(engine: Weak<Engine>) {
         let Some(mut changed) = engine.upgrade().map(|e| e.subscribe()) else {
             return;
         };
+        // Consecutive failures to build the state at an edge: each waits longer (1 s, 2 s, … up
+        // to a minute) and only the first is logged, so a page that cannot render does not spin.
+        let mut failures: u32 = 0;
         loop {
             let Some(strong) = engine.upgrade() else {
                 return;
@@ -25,24 +31,44 @@ pub(crate) fn spawn_window_scheduler(engine: Weak<Engine>) {
             // build and now is due at once.
             let state = strong.current();
             let next = state.next_edge(state.built_at);
-            let wait = next.map(|t| t.duration_since(SystemTime::now()).unwrap_or_default());
+            let mut wait = next.map(|t| t.duration_since(SystemTime::now()).unwrap_or_default());
+            if failures > 0 {
+                let backoff = Duration::from_secs(1 << (failures - 1).min(6)).min(MAX_BACKOFF);
+                wait = wait.map(|w| w.max(backoff));
+            }
             drop(strong);
             match wait {
                 Some(wait) => {
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {
-                            if let Some(engine) = engine.upgrade() {
-                                // `tick` renders a page: keep that off the async workers.
-                                let _ = tokio::task::spawn_blocking(move || engine.tick()).await;
+                            let Some(engine) = engine.upgrade() else { return };
+                            // `tick` renders a page: keep that off the async workers.
+                            let result = tokio::task::spawn_blocking(move || engine.tick()).await;
+                            match result {
+                                Ok(Err(e)) => {
+                                    if failures == 0 {
+                                        tracing::error!(
+                                            "maintenance: cannot build the state at a window \
+                                             edge, keeping the current one and retrying with \
+                                             back-off: {e}"
+                                        );
+                                    }
+                                    failures = failures.saturating_add(1);
+                                }
+                                _ => failures = 0,
                             }
                         }
-                        result = changed.changed() => if result.is_err() { return },
+                        result = changed.changed() => {
+                            if result.is_err() { return }
+                            failures = 0;
+                        }
                     }
                 }
                 None => {
                     if changed.changed().await.is_err() {
                         return;
                     }
+                    failures = 0;
                 }
             }
         }
@@ -52,7 +78,8 @@ pub(crate) fn spawn_window_scheduler(engine: Weak<Engine>) {
 /// Sends `WATCHDOG=1` at half of `WATCHDOG_USEC` when the unit sets `WatchdogSec=`. The pings come
 /// from the server's runtime, so a hung runtime stops pinging and systemd restarts the service.
 pub(crate) fn spawn_watchdog() {
-    let Some(period) = sd_notify::watchdog_enabled() else {
+    // `WATCHDOG_USEC=0` (or garbage) means no watchdog, never a zero-length interval.
+    let Some(period) = sd_notify::watchdog_enabled().filter(|p| !p.is_zero()) else {
         return;
     };
     tokio::spawn(async move {

@@ -56,3 +56,19 @@ async fn bad_settings_stop_ignite_naming_the_fairing() {
         std::mem::forget(err);
     }
 }
+
+/// Attaching the fairing twice is a launch error that says so, not a panic in `manage()`.
+#[rocket::async_test]
+async fn attaching_the_fairing_twice_stops_the_launch() {
+    let f = common::figment("");
+    let (g, h) = (f.clone(), f.clone());
+    let rocket = rocket::custom(f)
+        .attach(Maintenance::custom(move || g.clone()))
+        .attach(Maintenance::custom(move || h.clone()));
+    let err = rocket.ignite().await.unwrap_err();
+    match err.kind() {
+        ErrorKind::FailedFairings(failed) => assert_eq!(failed[0].name, FAIRING_NAME),
+        other => panic!("unexpected {other:?}"),
+    }
+    std::mem::forget(err);
+}

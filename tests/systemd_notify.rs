@@ -141,3 +141,29 @@ fn sighup_during_start_up_does_not_kill_and_triggers_a_reload() {
         eprintln!("note: the SIGHUPs arrived after liftoff this time");
     }
 }
+
+/// `WATCHDOG_USEC=0` means no watchdog: the service starts, serves and sends no ping (a
+/// zero-length interval would panic the watchdog task).
+#[test]
+fn a_zero_watchdog_period_is_no_watchdog() {
+    let demo = Demo::start(
+        &demo_config("enabled = false"),
+        true,
+        &[("WATCHDOG_USEC", "0")],
+    );
+    let mut seen = Vec::new();
+    while let Some(d) = demo.next_notification(Duration::from_millis(600)) {
+        seen.push(d);
+    }
+    assert!(!seen.iter().any(|d| d.contains("WATCHDOG=1")), "{seen:?}");
+    assert_eq!(
+        demo.request("GET", "/", &[]).unwrap().0,
+        200,
+        "still serving"
+    );
+    assert!(
+        !demo.output().join("\n").contains("panicked"),
+        "{:?}",
+        demo.output()
+    );
+}

@@ -251,6 +251,9 @@ pub(crate) fn spawn(engine: Weak<Engine>) {
                     .await
                     .unwrap_or(had_record)
                 };
+                // Under the heartbeat lock: shutdown takes it before it removes the heartbeat, so
+                // none is in flight then, and none is written after.
+                let beating = strong.heartbeat_lock.lock().await;
                 if strong.is_shutting_down() {
                     return; // the heartbeat is being removed: do not set it again
                 }
@@ -265,6 +268,7 @@ pub(crate) fn spawn(engine: Weak<Engine>) {
                         strong.fleet_failed(format!("fleet store {}: {e}", config.store));
                     }
                 }
+                drop(beating);
                 drop(strong);
                 changed.borrow_and_update();
                 tokio::select! {
@@ -287,6 +291,8 @@ pub(crate) fn spawn(engine: Weak<Engine>) {
 /// At shutdown: remove this instance's heartbeat.
 pub(crate) async fn shutdown(engine: &Engine) {
     engine.shut_down();
+    // Waits for a heartbeat in flight; after this none is written.
+    let _beating = engine.heartbeat_lock.lock().await;
     let Some(config) = engine.current().loaded.fleet.clone() else {
         return;
     };

@@ -57,6 +57,9 @@ pub(crate) struct Engine {
     /// The generation in force, published on every change (the window scheduler and the fleet
     /// task re-plan on it).
     pub(super) changed: rocket::tokio::sync::watch::Sender<u64>,
+    /// Held while a fleet heartbeat is written, and by shutdown before it removes it.
+    #[cfg(feature = "fleet")]
+    pub(super) heartbeat_lock: rocket::tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -98,6 +101,14 @@ impl Engine {
         let live_path = live_path(std::process::id(), nix::unistd::getuid().as_raw(), |k| {
             std::env::var(k).ok()
         });
+        // A second rocket in the same process (tests do that) gets a file of its own.
+        static ENGINES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = ENGINES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let live_path = if n == 0 {
+            live_path
+        } else {
+            live_path.with_file_name(format!("{}-{n}.json", std::process::id()))
+        };
         let engine = Engine {
             profile: figment.profile().clone(),
             live: ArcSwap::from_pointee(state),
@@ -114,6 +125,8 @@ impl Engine {
                 live_file_failed: false,
             }),
             changed: rocket::tokio::sync::watch::Sender::new(1),
+            #[cfg(feature = "fleet")]
+            heartbeat_lock: rocket::tokio::sync::Mutex::new(()),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
         };
         engine.write_live_file(&mut engine.lock());
@@ -164,7 +177,7 @@ impl Engine {
 
     /// Rebuilds the state from the same settings at a new instant (a window edge, a
     /// `retry_after` time passing). No `RELOADING=1`: nothing was re-read.
-    pub fn tick(&self) {
+    pub fn tick(&self) -> Result<(), Error> {
         let journal = self.lock();
         let old = self.current();
         let now = SystemTime::now();
@@ -175,8 +188,11 @@ impl Engine {
             old.generation + 1,
             Some(&old),
         ) {
-            Ok(state) => self.swap_in(journal, old, state, ""),
-            Err(e) => tracing::error!("maintenance: cannot re-render the page at {now:?}: {e}"),
+            Ok(state) => {
+                self.swap_in(journal, old, state, "");
+                Ok(())
+            }
+            Err(e) => Err(e),
         }
     }
 

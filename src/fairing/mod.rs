@@ -207,6 +207,13 @@ impl Fairing for Maintenance {
             tracing::error!("maintenance: {e}");
             return Err(rocket);
         }
+        if rocket.state::<MaintenanceHandle>().is_some() {
+            tracing::error!(
+                "maintenance: `Maintenance` is attached twice; attach it once, last, with every \
+                 `force_off` route on that one fairing"
+            );
+            return Err(rocket);
+        }
         let config = rocket
             .figment()
             .extract::<rocket::Config>()
@@ -257,7 +264,14 @@ impl Fairing for Maintenance {
         };
         let pending = slot.arm(engine);
         let state = engine.current();
-        notify::ready(&engine.current_status_line());
+        // The status line takes the engine's lock, which a reload may hold: not on a worker.
+        let status_line = {
+            let engine = engine.clone();
+            rocket::tokio::task::spawn_blocking(move || engine.current_status_line())
+                .await
+                .unwrap_or_default()
+        };
+        notify::ready(&status_line);
         tracing::info!(
             "maintenance: {} ({}; config {}, profile {}, {} force_off route(s), {} exempt guard(s); \
              live state in {})",
@@ -361,7 +375,8 @@ impl Fairing for Maintenance {
     async fn on_shutdown(&self, _rocket: &Rocket<Orbit>) {
         notify::stopping();
         if let Some(engine) = self.engine.get() {
-            engine.remove_live_file();
+            let remover = engine.clone();
+            let _ = rocket::tokio::task::spawn_blocking(move || remover.remove_live_file()).await;
             #[cfg(feature = "fleet")]
             crate::engine::fleet::shutdown(engine).await;
         }

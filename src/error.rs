@@ -206,6 +206,23 @@ fn describe_actual(actual: &Actual, secret: bool) -> Option<String> {
     }
 }
 
+/// What a figment value is, in words, with the value when it is a scalar: `a boolean (true)`.
+pub(crate) fn value_in_words(value: &figment::value::Value) -> String {
+    use figment::value::Value;
+    match value {
+        Value::Bool(_, b) => format!("a boolean ({b})"),
+        Value::Num(_, n) => format!(
+            "a number ({})",
+            n.to_i128().map_or(String::from("?"), |n| n.to_string())
+        ),
+        Value::String(_, s) => format!("a string ({})", toml_str(s)),
+        Value::Char(_, c) => format!("a string ({})", toml_str(&c.to_string())),
+        Value::Array(..) => "an array".into(),
+        Value::Dict(..) => "a table".into(),
+        Value::Empty(..) => "nothing".into(),
+    }
+}
+
 /// What a value is, in words: "a boolean", "a string", "an array".
 fn kind_in_words(actual: &Actual) -> String {
     match actual {

@@ -163,6 +163,11 @@ mod snapshot;
 mod state;
 mod status;
 
+/// The README's code, compiled (and run) as doctests, so that it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub use crate::error::Error;
 pub use crate::fairing::Maintenance;
 pub use crate::guards::{ForceOn, OriginalUri};

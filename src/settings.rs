@@ -148,6 +148,22 @@ pub(crate) const DEFAULT_READ_ONLY_MESSAGE: &str =
 impl Settings {
     /// Extracts the `maintenance` table from a Rocket-style figment (profile already selected).
     pub fn from_figment(figment: &Figment) -> Result<Settings, Error> {
+        // `focus` on a value that is not a table gives an empty table: a silent "off".
+        if let Ok(value) = figment.find_value("maintenance") {
+            if value.as_dict().is_none() {
+                return Err(Error::Config {
+                    origin: figment
+                        .find_metadata("maintenance")
+                        .map(crate::error::describe_metadata),
+                    reason: format!(
+                        "`maintenance` must be a table, found {}; write `[default.maintenance]` \
+                         with `enabled = true` in Rocket.toml, or \
+                         ROCKET_MAINTENANCE='{{enabled=true}}' in the environment",
+                        crate::error::value_in_words(&value)
+                    ),
+                });
+            }
+        }
         figment
             .focus("maintenance")
             .extract::<Settings>()
@@ -330,6 +346,14 @@ mod tests {
         );
         let e = err("[default.maintenance]\njson_paths = [\"^/health$\"]");
         assert!(e.contains("\"/health\""), "{e}");
+    }
+
+    #[test]
+    fn maintenance_that_is_not_a_table_is_an_error_naming_the_fix() {
+        let f = Figment::from(rocket::Config::default()).merge(("maintenance", true));
+        let e = Settings::from_figment(&f).unwrap_err().to_string();
+        assert!(e.contains("`maintenance`") && e.contains("table"), "{e}");
+        assert!(e.contains("ROCKET_MAINTENANCE='{enabled=true}'"), "{e}");
     }
 
     #[test]

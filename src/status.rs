@@ -13,8 +13,23 @@ use crate::state::State;
 ///
 /// Cheap to clone (a reference count). In a handler or template it tells whether maintenance is
 /// on, why, the message, when to come back, and an upcoming window (to show a banner before a
-/// planned window). It serializes to a map with the same names, so it can go straight into a
-/// template context.
+/// planned window). It serializes (for a template context, or JSON) to these fields, whose names
+/// differ from some methods':
+///
+/// | field | type | method |
+/// | --- | --- | --- |
+/// | `on` | bool | [`is_on`](Self::is_on) |
+/// | `read_only` | bool | [`is_read_only`](Self::is_read_only) |
+/// | `why` | `"file"`, `"window"`, `"fleet"` or null | [`reason`](Self::reason) |
+/// | `message` | string | [`message`](Self::message) |
+/// | `retry_after` | seconds or null | [`retry_after`](Self::retry_after) |
+/// | `retry_at` | RFC 3339 or null | [`retry_at`](Self::retry_at) |
+/// | `since` | RFC 3339 or null | [`since`](Self::since) |
+/// | `upcoming` | `{"starts_at": …, "ends_at": …}` or null | [`upcoming`](Self::upcoming) |
+/// | `generation` | integer | [`generation`](Self::generation) |
+///
+/// A banner in a handlebars template: `{{#if maintenance.upcoming}}Maintenance from
+/// {{maintenance.upcoming.starts_at}}{{/if}}` (with the status in the context as `maintenance`).
 ///
 /// As a request guard it never fails, and it reads the same snapshot the fairing decided on. It
 /// is a [`Sentinel`](rocket::Sentinel): a route that uses it stops the launch if

@@ -429,3 +429,16 @@ fn with_pid_templates_are_validated_in_the_services_template_dir() {
     assert_eq!(status, 503);
     assert!(body.contains("Website Unavailable"));
 }
+
+/// `status --pid` of a process that is gone says so, and never reports a live state.
+#[test]
+fn status_of_a_gone_process_says_it_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    let out = cli(&["status", "--pid", &pid.to_string()], &[], dir.path());
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("is gone"), "{}", text(&out));
+    assert!(!text(&out).contains("live:"), "{}", text(&out));
+}

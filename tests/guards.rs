@@ -241,3 +241,35 @@ async fn a_guard_that_reads_the_status_first_cannot_open_the_door() {
     );
     assert_eq!(WILD.count(), 0);
 }
+
+/// The fields a template sees are exactly the documented ones (README, `MaintenanceStatus`).
+#[rocket::async_test]
+async fn the_status_serializes_to_the_documented_fields() {
+    let toml = "[maintenance]\nenabled = false\nstarts_at = \"2999-01-01T00:00:00Z\"\nends_at = \"2999-01-02T00:00:00Z\"\n";
+    let client = client(rocket_with(toml, routes![], vec![])).await;
+    let handle = client.rocket().state::<MaintenanceHandle>().unwrap();
+    let doc = serde_json::to_value(handle.status()).unwrap();
+    let mut fields: Vec<&str> = doc
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "generation",
+            "message",
+            "on",
+            "read_only",
+            "retry_after",
+            "retry_at",
+            "since",
+            "upcoming",
+            "why"
+        ]
+    );
+    assert_eq!(doc["upcoming"]["starts_at"], "2999-01-01T00:00:00Z");
+    assert_eq!(doc["on"], false);
+}

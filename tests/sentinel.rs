@@ -72,3 +72,57 @@ async fn attaching_the_fairing_twice_stops_the_launch() {
     }
     std::mem::forget(err);
 }
+
+#[get("/about")]
+fn about() {}
+
+/// A new user's mistakes that used to pass silently or point the wrong way stop the launch with
+/// the fix: `rocket::custom(figment)` with `Maintenance::fairing()` (its reloads would read
+/// Rocket.toml, not the app's figment), and a `force_off` route mounted by the app as well.
+#[rocket::async_test]
+async fn a_new_users_mistakes_stop_the_launch_with_the_fix() {
+    let custom = rocket::custom(common::figment("[maintenance]\nenabled = true\n"))
+        .attach(Maintenance::fairing());
+    let err = custom.ignite().await.unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::FailedFairings(_)), "{err}");
+    std::mem::forget(err);
+
+    let f = common::figment("");
+    let g = f.clone();
+    let twice = rocket::custom(f)
+        .mount("/", routes![about])
+        .attach(Maintenance::custom(move || g.clone()).force_off("/", routes![about]));
+    let err = twice.ignite().await.unwrap_err();
+    match err.kind() {
+        ErrorKind::FailedFairings(failed) => assert_eq!(failed[0].name, FAIRING_NAME),
+        other => panic!("Rocket's own collision error came first: {other:?}"),
+    }
+    std::mem::forget(err);
+}
+
+/// A launch that aborts after the fairing ignited, and a rocket dropped after liftoff (a test's
+/// client), leave no live-state file behind.
+#[rocket::async_test]
+async fn no_live_state_file_is_left_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    std::env::set_var("XDG_RUNTIME_DIR", dir.path());
+    let files = || {
+        std::fs::read_dir(dir.path().join("rocket-maintenance"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    let client = common::client(common::rocket_with("", routes![], vec![])).await;
+    assert_eq!(files(), 1, "written at liftoff");
+    drop(client);
+    assert_eq!(files(), 0, "removed when the rocket is dropped");
+    let ignited = common::rocket_with("", routes![], vec![])
+        .ignite()
+        .await
+        .unwrap();
+    drop(ignited);
+    assert_eq!(
+        files(),
+        0,
+        "an ignited rocket that never lifts off writes none"
+    );
+}

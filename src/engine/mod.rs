@@ -40,6 +40,8 @@ pub(crate) struct Journal {
     pub(super) last_error: Option<String>,
     pub(super) live_path: PathBuf,
     pub(super) live_file_failed: bool,
+    /// Set at liftoff: the live-state file is written from then on.
+    pub(super) published: bool,
 }
 
 /// The running maintenance machinery of one Rocket instance.
@@ -123,14 +125,22 @@ impl Engine {
                 last_error: None,
                 live_path,
                 live_file_failed: false,
+                published: false,
             }),
             changed: rocket::tokio::sync::watch::Sender::new(1),
             #[cfg(feature = "fleet")]
             heartbeat_lock: rocket::tokio::sync::Mutex::new(()),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
         };
-        engine.write_live_file(&mut engine.lock());
         Ok(engine)
+    }
+
+    /// Writes the live-state file for the first time (at liftoff: a launch that aborts before
+    /// leaves none behind), and from then on at every change.
+    pub fn publish(&self) {
+        let mut journal = self.lock();
+        journal.published = true;
+        self.write_live_file(&mut journal);
     }
 
     pub(super) fn lock(&self) -> MutexGuard<'_, Journal> {
@@ -233,8 +243,19 @@ impl Engine {
         let _ = std::fs::remove_file(&journal.live_path);
     }
 
-    /// The live-state file's path.
+    /// The live-state file's path (written once the service has lifted off).
     pub fn live_path(&self) -> PathBuf {
         self.lock().live_path.clone()
+    }
+}
+
+impl Drop for Engine {
+    /// A rocket dropped without a shutdown (a test's client, an aborted launch) leaves no
+    /// live-state file behind.
+    fn drop(&mut self) {
+        let journal = self.journal.get_mut().unwrap_or_else(|e| e.into_inner());
+        if journal.published {
+            let _ = std::fs::remove_file(&journal.live_path);
+        }
     }
 }

@@ -48,7 +48,9 @@ impl Engine {
                 return Err(Error::ConfigFile {
                     path: path.clone(),
                     reason: format!(
-                        "the figment now reads {} instead; restart the service to change files",
+                        "a reload reads the file read at start, but the figment now reads {}; \
+                         give `Maintenance::custom(..)` a function that reads this file at every \
+                         call",
                         now.map(|p| p.display().to_string())
                             .unwrap_or_else(|| "no file".into())
                     ),

@@ -44,6 +44,9 @@ impl Engine {
     }
 
     pub(super) fn write_live_file(&self, journal: &mut Journal) {
+        if !journal.published {
+            return;
+        }
         let state = self.current();
         let p = state.policy();
         let live = LiveState {

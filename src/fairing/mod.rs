@@ -1,6 +1,7 @@
 //! The fairing: its builder ([`Maintenance`]), and the `Fairing` impl that decides each request
 //! and moves held-back ones to its own routes (`routes.rs`), which answer with `respond.rs`.
 
+mod checks;
 mod respond;
 mod routes;
 
@@ -231,6 +232,16 @@ impl Fairing for Maintenance {
             FigmentSource::Rocket => rocket.figment().clone(),
             FigmentSource::Custom(f) => f(),
         };
+        let checked = match &self.source {
+            FigmentSource::Rocket => checks::same_figment_as_rockets(&figment),
+            FigmentSource::Custom(_) => Ok(()),
+        }
+        .and_then(|()| checks::force_off_not_mounted_twice(&rocket, &self.force_off));
+        if let Err(e) = checked {
+            tracing::error!("maintenance: {e}");
+            return Err(rocket);
+        }
+
         let engine = match Engine::start(
             &figment,
             self.source.clone(),
@@ -262,6 +273,10 @@ impl Fairing for Maintenance {
         let (Some(engine), Ok(slot)) = (self.engine.get(), &self.slot) else {
             return;
         };
+        {
+            let engine = engine.clone();
+            let _ = rocket::tokio::task::spawn_blocking(move || engine.publish()).await;
+        }
         let pending = slot.arm(engine);
         let state = engine.current();
         // The status line takes the engine's lock, which a reload may hold: not on a worker.
@@ -293,6 +308,13 @@ impl Fairing for Maintenance {
                 "maintenance: log_level is \"debug\", at which Rocket prints raw requests: a \
                  request for the bypass path or with the bypass header shows the secret in the log"
             );
+        }
+        let figment = match &self.source {
+            FigmentSource::Rocket => rocket.figment().clone(),
+            FigmentSource::Custom(f) => f(),
+        };
+        for warning in checks::misspellings(&figment) {
+            tracing::warn!("maintenance: {warning}");
         }
         crate::schedule::spawn_window_scheduler(Arc::downgrade(engine));
         crate::schedule::spawn_watchdog();

@@ -18,6 +18,7 @@ pub const KEPT_ATTEMPTS: usize = 32;
 
 /// One reload attempt, as recorded in the live state.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ReloadAttempt {
     /// `CLOCK_MONOTONIC` (µs) when the attempt started.
     pub started_usec: u64,
@@ -33,6 +34,7 @@ pub struct ReloadAttempt {
 
 /// The live state of one running service.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LiveState {
     /// The service's process id.
     pub pid: u32,

@@ -4,6 +4,7 @@
 mod common;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Output};
 
 fn cli(args: &[&str]) -> Output {
@@ -119,4 +120,79 @@ fn root_never_follows_a_planted_lock_symlink_or_prints_a_foreign_file() {
         std::fs::read_to_string(&secret).unwrap(),
         "root:$6$saltsalt$hashhashhash:19000:0:99999:7:::\n"
     );
+}
+
+/// A live state that another user (the service's) wrote names the config root edits only when
+/// that user can read it and cannot change it: a forged one pointing at a root-only file is
+/// refused, and that file is untouched (the audit's finding 2).
+#[test]
+fn a_forged_live_state_cannot_point_roots_edit_at_another_file() {
+    if !is_root() {
+        return;
+    }
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    let run = tempfile::tempdir().unwrap();
+    nix::unistd::chown(run.path(), Some(nobody.uid), Some(nobody.gid)).unwrap();
+    // A process of the service's user that ignores SIGHUP.
+    let mut service = Command::new("sh")
+        .args(["-c", "trap '' HUP; sleep 30"])
+        .env("RUNTIME_DIRECTORY", run.path())
+        .uid(nobody.uid.as_raw())
+        .gid(nobody.gid.as_raw())
+        .spawn()
+        .unwrap();
+    let pid = service.id();
+    // The file the forgery aims at: root's alone.
+    let (_dir, victim) = config_dir(0o600);
+    let before = std::fs::read(&victim).unwrap();
+    let forged = serde_json::json!({
+        "pid": pid, "generation": 1, "on": false, "read_only": false, "why": null,
+        "since": null, "message": "", "config_path": victim, "profile": "default",
+        "template_dir": "/tmp", "status": "owned", "last_error": null, "reloads": []
+    });
+    let live = run.path().join(format!("{pid}.json"));
+    std::fs::write(&live, forged.to_string()).unwrap();
+    nix::unistd::chown(&live, Some(nobody.uid), Some(nobody.gid)).unwrap();
+    let out = Command::new(common::cli_bin())
+        .args(["on", "--pid", &pid.to_string(), "--timeout", "2s"])
+        .env("RUNTIME_DIRECTORY", run.path())
+        .output()
+        .unwrap();
+    let _ = service.kill();
+    let _ = service.wait();
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("--config"), "{}", text(&out));
+    assert!(!text(&out).contains("owned"), "{}", text(&out));
+    assert_eq!(
+        std::fs::read(&victim).unwrap(),
+        before,
+        "root edited the forged target"
+    );
+
+    // A live state that names another process is refused too.
+    let forged = serde_json::json!({
+        "pid": 1, "generation": 1, "on": false, "read_only": false, "why": null,
+        "since": null, "message": "", "config_path": null, "profile": "default",
+        "template_dir": "/tmp", "status": "", "last_error": null, "reloads": []
+    });
+    let mut service = Command::new("sh")
+        .args(["-c", "trap '' HUP; sleep 30"])
+        .env("RUNTIME_DIRECTORY", run.path())
+        .uid(nobody.uid.as_raw())
+        .gid(nobody.gid.as_raw())
+        .spawn()
+        .unwrap();
+    let pid = service.id();
+    let live = run.path().join(format!("{pid}.json"));
+    std::fs::write(&live, forged.to_string()).unwrap();
+    nix::unistd::chown(&live, Some(nobody.uid), Some(nobody.gid)).unwrap();
+    let out = Command::new(common::cli_bin())
+        .args(["status", "--pid", &pid.to_string()])
+        .env("RUNTIME_DIRECTORY", run.path())
+        .output()
+        .unwrap();
+    let _ = service.kill();
+    let _ = service.wait();
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("names process 1"), "{}", text(&out));
 }

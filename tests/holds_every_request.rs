@@ -80,7 +80,10 @@ async fn every_method_and_path_is_held_back_and_no_handler_runs() {
                 Some("no-store")
             );
             assert_eq!(response.headers().get_one("Retry-After"), Some("900"));
-            assert_eq!(response.headers().get_one("Vary"), Some("Accept"));
+            assert_eq!(
+                response.headers().get_one("Vary"),
+                Some("Accept, Sec-Fetch-Dest, X-Requested-With")
+            );
             let body = response.into_string().await.unwrap_or_default();
             if method == Method::Head {
                 assert!(body.is_empty(), "HEAD has no body");

@@ -46,7 +46,7 @@ pub(crate) struct Journal {
 
 /// The running maintenance machinery of one Rocket instance.
 pub(crate) struct Engine {
-    pub(super) live: ArcSwap<State>,
+    pub(crate) live: ArcSwap<State>,
     pub(super) source: FigmentSource,
     pub(super) profile: Profile,
     pub(super) config_path: Option<PathBuf>,

@@ -332,21 +332,51 @@ impl Fairing for Maintenance {
         let Some(engine) = self.engine.get() else {
             return;
         };
+        // Off, a request that passes takes no snapshot and allocates nothing: it is decided on
+        // the state read through the swap's guard. A snapshot is taken only by whoever needs one
+        // later (a guard), or below when the verdict must be kept.
+        {
+            let live = engine.live.load();
+            if live.active.is_none() {
+                let policy = live.policy();
+                let facts = RequestFacts {
+                    method: req.method(),
+                    uri: req.uri(),
+                    peer: req.remote().map(|a| a.ip()),
+                    headers: req.headers(),
+                    bypass_cookie: None,
+                    tls: self.tls.load(Ordering::Relaxed),
+                };
+                if let Verdict::Pass | Verdict::PassWithBypassHeader =
+                    policy.decide(false, &facts, 0)
+                {
+                    if policy.has_bypass_secret() && req.headers().contains(HEADER_NAME) {
+                        req.replace_header(Header::new(HEADER_NAME, ""));
+                    }
+                    return;
+                }
+            }
+        }
         let Some(snapshot) = Snapshot::of(req) else {
             return;
         };
         let state = &snapshot.state;
         let active = state.active.is_some();
+        let policy = state.policy();
         let facts = RequestFacts {
             method: req.method(),
             uri: req.uri(),
             peer: req.remote().map(|a| a.ip()),
             headers: req.headers(),
-            bypass_cookie: req.cookies().get(COOKIE_NAME).map(|c| c.value()),
+            bypass_cookie: if active && policy.has_bypass_secret() {
+                req.cookies().get(COOKIE_NAME).map(|c| c.value())
+            } else {
+                None
+            },
             tls: self.tls.load(Ordering::Relaxed),
         };
         let now = if active { engine.unix_now() } else { 0 };
-        let mut verdict = state.policy().decide(active, &facts, now);
+        let mut verdict = policy.decide(active, &facts, now);
         if let Verdict::Hold { .. } = verdict {
             for exempt in &self.exempt {
                 if exempt(req).await {
@@ -356,7 +386,7 @@ impl Fairing for Maintenance {
             }
         }
         let _ = snapshot.verdict.set(verdict);
-        let has_secret = state.policy().has_bypass_secret();
+        let has_secret = policy.has_bypass_secret();
         if matches!(verdict, Verdict::Login { .. } | Verdict::Hold { .. }) {
             // Kept for the answer (`json_paths`) and for `force_off` handlers (`OriginalUri`).
             let _ = snapshot
@@ -376,6 +406,14 @@ impl Fairing for Maintenance {
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
+        // Only a failed `ForceOn` guard leaves work here, and it answers with the maintenance
+        // status: any other response is left alone without taking a snapshot.
+        let Some(engine) = self.engine.get() else {
+            return;
+        };
+        if res.status().code != engine.live.load().pages.status {
+            return;
+        }
         let Some(snapshot) = Snapshot::of(req) else {
             return;
         };

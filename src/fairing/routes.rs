@@ -3,8 +3,7 @@
 //! Rocket fairings cannot answer a request, so at ignite the fairing mounts, under two private
 //! prefixes and at ranks ahead of every application route:
 //!
-//! - [`OPEN_PREFIX`]: copies of the `force_off` routes (gated: they only serve held-back requests)
-//!   and, behind them, a catch-all for every method that gives the maintenance response;
+//! - [`OPEN_PREFIX`]: copies of the `force_off` routes and, behind them, a catch-all for every method that gives the maintenance response;
 //! - [`ANSWER_PREFIX`]: a catch-all that gives the maintenance response or the bypass redirect.
 //!
 //! In `on_request` a held-back request is moved under `OPEN_PREFIX`, so Rocket's own router picks
@@ -57,7 +56,11 @@ impl Maintenance {
         }
     }
 
-    /// Mounts the `force_off` routes, their gated copies and the catch-alls.
+    /// Mounts the `force_off` routes, their copies under the private prefix and the catch-alls.
+    ///
+    /// The copies are the routes themselves (no wrapper): they are open in every state, so a
+    /// client that asks for the private prefix directly gets nothing it could not get anyway,
+    /// and a held-back request routed to one costs no more than the route does.
     pub(super) fn mount_routes(&self, mut rocket: Rocket<Build>, plan: &RankPlan) -> Rocket<Build> {
         let rank = |r: i128| r as isize;
         for (base, routes) in &self.force_off {
@@ -71,7 +74,6 @@ impl Maintenance {
             for route in routes {
                 let mut copy = route.clone();
                 copy.rank = rank(plan.copy_rank(route.rank));
-                copy.handler = Box::new(Gate(route.handler.clone()));
                 copies.push(copy);
                 let explicit_head = routes.iter().any(|r| {
                     r.method == Method::Head && r.uri.to_string() == route.uri.to_string()
@@ -82,7 +84,6 @@ impl Maintenance {
                     let mut twin = route.clone();
                     twin.method = Method::Head;
                     twin.rank = rank(plan.head_rank(route.rank));
-                    twin.handler = Box::new(Gate(route.handler.clone()));
                     copies.push(twin);
                 }
             }
@@ -130,20 +131,6 @@ impl RankPlan {
 
     fn copy_rank(&self, r: isize) -> i128 {
         self.head_rank(r) - self.span
-    }
-}
-
-/// Wraps a `force_off` copy: it serves only requests the fairing held back.
-#[derive(Clone)]
-struct Gate(Box<dyn Handler>);
-
-#[rocket::async_trait]
-impl Handler for Gate {
-    async fn handle<'r>(&self, req: &'r Request<'_>, data: Data<'r>) -> Outcome<'r> {
-        match Snapshot::of(req).map(Snapshot::verdict) {
-            Some(Verdict::Hold { .. }) => self.0.handle(req, data).await,
-            _ => Outcome::forward(data, Status::NotFound),
-        }
     }
 }
 

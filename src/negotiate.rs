@@ -8,6 +8,8 @@
 //! and so does one that sends a JSON body; anything else gets HTML. So browsers and curl get
 //! HTML, and `fetch`, axios and jQuery get JSON.
 
+use std::str::FromStr;
+
 use rocket::http::Accept;
 
 use crate::settings::Format;
@@ -29,20 +31,51 @@ pub(crate) struct Hints {
     pub json_body: bool,
 }
 
-/// Chooses the representation for a configured format, the request's `Accept` and hints.
-pub(crate) fn negotiate(format: Format, accept: Option<&Accept>, hints: Hints) -> Representation {
+/// The longest `Accept` (or `Accept-Language`) value that is parsed; a longer one gets the
+/// defaults, so the cost of answering is bounded whatever the headers.
+pub(crate) const MAX_PARSED_HEADER: usize = 4096;
+
+/// Chooses the representation for a configured format, the request's raw `Accept` and hints
+/// (asked for only when `Accept` names no representation).
+pub(crate) fn negotiate(
+    format: Format,
+    accept: Option<&str>,
+    hints: impl FnOnce() -> Hints,
+) -> Representation {
     match format {
         Format::Html => return Representation::Html,
         Format::Json => return Representation::Json,
         Format::Text => return Representation::Text,
         Format::Auto => {}
     }
-    let named = accept.and_then(best_named);
+    let named = match accept {
+        // Over 4 KiB: not parsed (Rocket's parser grows worse than linearly): the default.
+        Some(value) if value.len() > MAX_PARSED_HEADER => return Representation::Html,
+        Some(value) => named_in(value),
+        None => None,
+    };
     match named {
         Some(rep) => rep,
-        None if hints.script || hints.json_body => Representation::Json,
-        None => Representation::Html,
+        None => {
+            let hints = hints();
+            if hints.script || hints.json_body {
+                Representation::Json
+            } else {
+                Representation::Html
+            }
+        }
     }
+}
+
+/// The representation `Accept` names, if any. What browsers send (no JSON, no `text/plain`, no
+/// zero weight) is HTML without a parse; anything else is parsed.
+fn named_in(value: &str) -> Option<Representation> {
+    let simple = !value.contains("json") && !value.contains("plain") && !value.contains("q=0");
+    if simple {
+        let html = value.contains("text/html") || value.contains("text/*");
+        return html.then_some(Representation::Html);
+    }
+    Accept::from_str(value).ok().as_ref().and_then(best_named)
 }
 
 /// The best representation among the media ranges `accept` names, if it names any.
@@ -79,14 +112,9 @@ fn best_named(accept: &Accept) -> Option<Representation> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::str::FromStr;
 
     fn auto(accept: &str) -> Representation {
-        negotiate(
-            Format::Auto,
-            Some(&Accept::from_str(accept).unwrap()),
-            Hints::default(),
-        )
+        negotiate(Format::Auto, Some(accept), Hints::default)
     }
 
     #[test]
@@ -97,7 +125,7 @@ mod tests {
         );
         assert_eq!(auto("*/*"), Representation::Html);
         assert_eq!(
-            negotiate(Format::Auto, None, Hints::default()),
+            negotiate(Format::Auto, None, Hints::default),
             Representation::Html
         );
     }
@@ -129,43 +157,58 @@ mod tests {
 
     #[test]
     fn script_clients_and_json_bodies_get_json_when_accept_names_nothing() {
-        let any = Accept::from_str("*/*").unwrap();
-        let script = Hints {
+        let script = || Hints {
             script: true,
             json_body: false,
         };
-        let body = Hints {
+        let body = || Hints {
             script: false,
             json_body: true,
         };
         assert_eq!(
-            negotiate(Format::Auto, Some(&any), script),
+            negotiate(Format::Auto, Some("*/*"), script),
             Representation::Json
         );
         assert_eq!(negotiate(Format::Auto, None, script), Representation::Json);
         assert_eq!(negotiate(Format::Auto, None, body), Representation::Json);
         assert_eq!(auto("text/json"), Representation::Json);
         // A named range still decides: a script that asks for HTML gets HTML.
-        let html = Accept::from_str("text/html").unwrap();
         assert_eq!(
-            negotiate(Format::Auto, Some(&html), script),
+            negotiate(Format::Auto, Some("text/html"), script),
             Representation::Html
         );
     }
 
     #[test]
+    fn the_fast_path_agrees_with_the_parse() {
+        for accept in [
+            "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8",
+            "text/html",
+            "*/*",
+            "image/png",
+            "text/*;q=0.5, */*",
+            "text/html;q=0",
+            "text/html;q=0.5, application/json",
+            "text/plain",
+        ] {
+            let parsed = Accept::from_str(accept).ok().as_ref().and_then(best_named);
+            assert_eq!(named_in(accept), parsed, "{accept}");
+        }
+    }
+
+    #[test]
     fn fixed_formats_ignore_accept() {
-        let json = Accept::from_str("application/json").unwrap();
+        let json = Some("application/json");
         assert_eq!(
-            negotiate(Format::Html, Some(&json), Hints::default()),
+            negotiate(Format::Html, json, Hints::default),
             Representation::Html
         );
         assert_eq!(
-            negotiate(Format::Text, Some(&json), Hints::default()),
+            negotiate(Format::Text, json, Hints::default),
             Representation::Text
         );
         assert_eq!(
-            negotiate(Format::Json, None, Hints::default()),
+            negotiate(Format::Json, None, Hints::default),
             Representation::Json
         );
     }

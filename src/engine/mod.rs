@@ -47,6 +47,9 @@ pub(crate) struct Journal {
 /// The running maintenance machinery of one Rocket instance.
 pub(crate) struct Engine {
     pub(crate) live: ArcSwap<State>,
+    /// The maintenance status of the state in force, readable with one atomic load (the
+    /// fairing's `on_response` checks every response against it).
+    pub(crate) status_code: std::sync::atomic::AtomicU16,
     pub(super) source: FigmentSource,
     pub(super) profile: Profile,
     pub(super) config_path: Option<PathBuf>,
@@ -113,6 +116,7 @@ impl Engine {
         };
         let engine = Engine {
             profile: figment.profile().clone(),
+            status_code: std::sync::atomic::AtomicU16::new(state.pages.status),
             live: ArcSwap::from_pointee(state),
             source,
             config_path,
@@ -163,6 +167,13 @@ impl Engine {
     /// A receiver that sees every change of state.
     pub fn subscribe(&self) -> rocket::tokio::sync::watch::Receiver<u64> {
         self.changed.subscribe()
+    }
+
+    /// Puts `new` in force: one atomic swap (and the status it answers with).
+    pub(super) fn store(&self, new: Arc<State>) {
+        self.status_code
+            .store(new.pages.status, std::sync::atomic::Ordering::Relaxed);
+        self.live.store(new);
     }
 
     /// The state in force now.
@@ -216,7 +227,7 @@ impl Engine {
         what: &str,
     ) {
         let new = Arc::new(state);
-        self.live.store(new.clone());
+        self.store(new.clone());
         tracing::info!(
             "maintenance: {what}{} (generation {})",
             new.summary(),

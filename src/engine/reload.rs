@@ -105,7 +105,7 @@ impl Engine {
             Ok((state, overlay)) => {
                 journal.overlay = overlay;
                 let new = Arc::new(state);
-                self.live.store(new.clone());
+                self.store(new.clone());
                 journal.last_error = None;
                 tracing::info!(
                     "maintenance: reloaded ({trigger:?}) {}: {} (generation {})",

@@ -16,7 +16,7 @@ use rocket::request::FromRequest;
 use rocket::{Build, Data, Orbit, Request, Response, Rocket, Route};
 
 use self::respond::maintenance_response;
-use self::routes::{move_under, ANSWER_PREFIX, OPEN_PREFIX};
+use self::routes::move_under;
 use crate::engine::{ChangeHook, Engine};
 use crate::handle::MaintenanceHandle;
 use crate::load::FigmentSource;
@@ -24,7 +24,7 @@ use crate::notify;
 use crate::page::HandlebarsHook;
 use crate::policy::{RequestFacts, Verdict, COOKIE_NAME, HEADER_NAME};
 use crate::signals::{self, Slot};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Snapshot, ANSWER_PREFIX, OPEN_PREFIX};
 use crate::status::MaintenanceStatus;
 
 /// The fairing's name, as Rocket prints it.
@@ -194,6 +194,75 @@ impl Maintenance {
     }
 }
 
+impl Maintenance {
+    /// Off, a request that passes takes no snapshot and allocates nothing: it is decided on the
+    /// state read through the swap's guard. A snapshot is taken only by whoever needs one later
+    /// (a guard), or by [`decide`](Self::decide) when the verdict must be kept.
+    fn passes_while_off(&self, engine: &Engine, req: &mut Request<'_>) -> bool {
+        let live = engine.live.load();
+        if live.active.is_some() {
+            return false;
+        }
+        let policy = live.policy();
+        let facts = RequestFacts {
+            method: req.method(),
+            uri: req.uri(),
+            peer: req.remote().map(|a| a.ip()),
+            headers: req.headers(),
+            bypass_cookie: None,
+            tls: self.tls.load(Ordering::Relaxed),
+        };
+        if let Verdict::Pass | Verdict::PassWithBypassHeader = policy.decide(false, &facts, 0) {
+            if policy.has_bypass_secret() && req.headers().contains(HEADER_NAME) {
+                req.replace_header(Header::new(HEADER_NAME, ""));
+            }
+            return true;
+        }
+        false
+    }
+
+    /// The decision on the request's snapshot (steps 1 to 7), kept for the guards and the
+    /// answer. Synchronous: only `exempt_when` guards (step 8) need to await.
+    fn decide(&self, engine: &Engine, req: &Request<'_>) -> Verdict {
+        let snapshot = Snapshot::take(req, engine);
+        let state = &snapshot.state;
+        let active = state.active.is_some();
+        let policy = state.policy();
+        let facts = RequestFacts {
+            method: req.method(),
+            uri: req.uri(),
+            peer: req.remote().map(|a| a.ip()),
+            headers: req.headers(),
+            bypass_cookie: if active && policy.has_bypass_secret() {
+                req.cookies().get(COOKIE_NAME).map(|c| c.value())
+            } else {
+                None
+            },
+            tls: self.tls.load(Ordering::Relaxed),
+        };
+        let now = if active { engine.unix_now() } else { 0 };
+        policy.decide(active, &facts, now)
+    }
+
+    /// Keeps the verdict in the request's snapshot, blanks the bypass header, and moves a
+    /// held-back request (or the bypass path) to the fairing's routes.
+    fn apply(&self, engine: &Engine, req: &mut Request<'_>, verdict: Verdict) {
+        let snapshot = Snapshot::take(req, engine);
+        let _ = snapshot.verdict.set(verdict);
+        let has_secret = snapshot.state.policy().has_bypass_secret();
+        // The secret in the bypass header never reaches the app, whatever the verdict. (Rocket
+        // can replace a header but not remove one: it is left empty.)
+        if has_secret && req.headers().contains(HEADER_NAME) {
+            req.replace_header(Header::new(HEADER_NAME, ""));
+        }
+        match verdict {
+            Verdict::Pass | Verdict::PassWithBypassHeader => {}
+            Verdict::Login { .. } => req.set_uri(Origin::const_new(ANSWER_PREFIX, None)),
+            Verdict::Hold { .. } => move_under(req, OPEN_PREFIX),
+        }
+    }
+}
+
 #[rocket::async_trait]
 impl Fairing for Maintenance {
     fn info(&self) -> Info {
@@ -332,77 +401,26 @@ impl Fairing for Maintenance {
         let Some(engine) = self.engine.get() else {
             return;
         };
-        // Off, a request that passes takes no snapshot and allocates nothing: it is decided on
-        // the state read through the swap's guard. A snapshot is taken only by whoever needs one
-        // later (a guard), or below when the verdict must be kept.
-        {
-            let live = engine.live.load();
-            if live.active.is_none() {
-                let policy = live.policy();
-                let facts = RequestFacts {
-                    method: req.method(),
-                    uri: req.uri(),
-                    peer: req.remote().map(|a| a.ip()),
-                    headers: req.headers(),
-                    bypass_cookie: None,
-                    tls: self.tls.load(Ordering::Relaxed),
-                };
-                if let Verdict::Pass | Verdict::PassWithBypassHeader =
-                    policy.decide(false, &facts, 0)
-                {
-                    if policy.has_bypass_secret() && req.headers().contains(HEADER_NAME) {
-                        req.replace_header(Header::new(HEADER_NAME, ""));
-                    }
-                    return;
-                }
-            }
-        }
-        let Some(snapshot) = Snapshot::of(req) else {
+        if self.passes_while_off(engine, req) {
             return;
-        };
-        let state = &snapshot.state;
-        let active = state.active.is_some();
-        let policy = state.policy();
-        let facts = RequestFacts {
-            method: req.method(),
-            uri: req.uri(),
-            peer: req.remote().map(|a| a.ip()),
-            headers: req.headers(),
-            bypass_cookie: if active && policy.has_bypass_secret() {
-                req.cookies().get(COOKIE_NAME).map(|c| c.value())
-            } else {
-                None
-            },
-            tls: self.tls.load(Ordering::Relaxed),
-        };
-        let now = if active { engine.unix_now() } else { 0 };
-        let mut verdict = policy.decide(active, &facts, now);
-        if let Verdict::Hold { .. } = verdict {
-            for exempt in &self.exempt {
-                if exempt(req).await {
-                    verdict = Verdict::Pass;
-                    break;
+        }
+        let mut verdict = self.decide(engine, req);
+        // 8. `exempt_when` guards: the only step that awaits, boxed apart so that the future
+        // Rocket boxes for every request stays small.
+        if matches!(verdict, Verdict::Hold { .. }) && !self.exempt.is_empty() {
+            let exempt = Box::pin(async {
+                for exempt in &self.exempt {
+                    if exempt(req).await {
+                        return true;
+                    }
                 }
+                false
+            });
+            if exempt.await {
+                verdict = Verdict::Pass;
             }
         }
-        let _ = snapshot.verdict.set(verdict);
-        let has_secret = policy.has_bypass_secret();
-        if matches!(verdict, Verdict::Login { .. } | Verdict::Hold { .. }) {
-            // Kept for the answer (`json_paths`) and for `force_off` handlers (`OriginalUri`).
-            let _ = snapshot
-                .original_uri
-                .set(rocket::http::ext::IntoOwned::into_owned(req.uri().clone()));
-        }
-        // The secret in the bypass header never reaches the app, whatever the verdict. (Rocket
-        // can replace a header but not remove one: it is left empty.)
-        if has_secret && req.headers().contains(HEADER_NAME) {
-            req.replace_header(Header::new(HEADER_NAME, ""));
-        }
-        match verdict {
-            Verdict::Pass | Verdict::PassWithBypassHeader => {}
-            Verdict::Login { .. } => req.set_uri(Origin::const_new(ANSWER_PREFIX, None)),
-            Verdict::Hold { .. } => move_under(req, OPEN_PREFIX),
-        }
+        self.apply(engine, req, verdict);
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
@@ -411,7 +429,12 @@ impl Fairing for Maintenance {
         let Some(engine) = self.engine.get() else {
             return;
         };
-        if res.status().code != engine.live.load().pages.status {
+        if res.status().code != engine.status_code.load(Ordering::Relaxed)
+            || req
+                .route()
+                .and_then(|r| r.name.as_deref())
+                .is_some_and(|name| name.starts_with("rocket_maintenance::"))
+        {
             return;
         }
         let Some(snapshot) = Snapshot::of(req) else {
@@ -428,7 +451,7 @@ impl Fairing for Maintenance {
                 tls: self.tls.load(Ordering::Relaxed),
             };
             let redirect = state.policy().redirect_applies(&facts);
-            *res = maintenance_response(req, req.uri(), state, redirect);
+            *res = maintenance_response(req, None, state, redirect);
         }
     }
 

@@ -2,39 +2,33 @@
 
 use std::io::Cursor;
 
-use rocket::http::uri::Origin;
 use rocket::http::{ContentType, Cookie, Header, SameSite, Status};
 use rocket::{Request, Response};
 
 use crate::negotiate::{negotiate, Hints, Representation};
 use crate::policy::{COOKIE_LIFETIME, COOKIE_NAME};
 use crate::settings::Format;
+use crate::snapshot::Snapshot;
 use crate::state::State;
-
-/// The longest `Accept` (or `Accept-Language`) value that is parsed; a longer one gets the
-/// defaults, so the cost of answering is bounded whatever the headers.
-pub(crate) const MAX_PARSED_HEADER: usize = 4096;
 
 /// The maintenance response: status, headers and the pre-rendered body, shared, never copied.
 pub(crate) fn maintenance_response<'r>(
     req: &'r Request<'_>,
-    uri: &Origin<'_>,
+    moved: Option<&'r Snapshot>,
     state: &'r State,
     redirect: bool,
 ) -> Response<'r> {
     let pages = &state.pages;
     let policy = state.policy();
-    let headers = req.headers();
-    let representation = if policy.is_json_path(uri) {
+    let representation = if policy.has_json_paths()
+        && policy.is_json_path(match moved {
+            Some(snapshot) => snapshot.original_uri(req),
+            None => req.uri(),
+        }) {
         Representation::Json
     } else {
-        // An `Accept` over 4 KiB is not parsed (Rocket's parser is worse than linear): the
-        // default.
-        let accept = match headers.get_one("Accept") {
-            Some(value) if value.len() > MAX_PARSED_HEADER => None,
-            _ => req.accept(),
-        };
-        let hints = Hints {
+        let headers = req.headers();
+        negotiate(policy.format, headers.get_one("Accept"), || Hints {
             script: headers
                 .get_one("Sec-Fetch-Dest")
                 .is_some_and(|v| v.eq_ignore_ascii_case("empty"))
@@ -45,8 +39,7 @@ pub(crate) fn maintenance_response<'r>(
                 ct.top() == "application"
                     && (ct.sub() == "json" || ct.sub().as_str().ends_with("+json"))
             }),
-        };
-        negotiate(policy.format, accept, hints)
+        })
     };
     let mut response = Response::build();
     response.raw_header("Cache-Control", "no-store").raw_header(

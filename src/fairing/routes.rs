@@ -1,14 +1,13 @@
 //! The fairing's private routes: where held-back requests and the bypass path go.
 //!
-//! Rocket fairings cannot answer a request, so at ignite the fairing mounts, under two private
-//! prefixes and at ranks ahead of every application route:
-//!
-//! - [`OPEN_PREFIX`]: copies of the `force_off` routes and, behind them, a catch-all for every method that gives the maintenance response;
-//! - [`ANSWER_PREFIX`]: a catch-all that gives the maintenance response or the bypass redirect.
+//! Rocket fairings cannot answer a request, so at ignite the fairing mounts, at ranks ahead of
+//! every application route, copies of the `force_off` routes under [`OPEN_PREFIX`] and, behind
+//! them, a catch-all for every method that gives the maintenance response; and under
+//! [`ANSWER_PREFIX`] a `GET`/`HEAD` catch-all that gives the bypass redirect.
 //!
 //! In `on_request` a held-back request is moved under `OPEN_PREFIX`, so Rocket's own router picks
-//! a `force_off` route or the catch-all, and nothing else. A request to the bypass path is moved to
-//! `ANSWER_PREFIX`, where no application route can see it.
+//! a `force_off` route or the catch-all, and nothing else. A request for the bypass path is moved
+//! to the answer prefix, where no copy lives and no application route can see it.
 
 use rocket::http::uri::Origin;
 use rocket::http::{Method, Status};
@@ -18,12 +17,7 @@ use rocket::{Build, Data, Request, Rocket, Route};
 use super::respond::{login_response, maintenance_response};
 use super::Maintenance;
 use crate::policy::Verdict;
-use crate::snapshot::Snapshot;
-
-/// Where held-back requests go: `force_off` copies and the maintenance catch-all.
-pub(super) const OPEN_PREFIX: &str = "/__rocket_maintenance_open";
-/// Where the bypass path goes: the answer catch-all alone.
-pub(super) const ANSWER_PREFIX: &str = "/__rocket_maintenance_answer";
+use crate::snapshot::{Snapshot, ANSWER_PREFIX, OPEN_PREFIX};
 
 impl Maintenance {
     /// Where maintenance routes go: ranks ahead of every route mounted so far.
@@ -100,19 +94,21 @@ impl Maintenance {
             Method::Trace,
             Method::Connect,
         ];
-        let catch_alls = |name: &'static str| -> Vec<Route> {
+        let catch_alls = |methods: &[Method]| -> Vec<Route> {
             methods
                 .iter()
                 .map(|m| {
                     let mut r = Route::ranked(rank(plan.catch_all), *m, "/<_..>", Answer);
-                    r.name = Some(name.into());
+                    r.name = Some("rocket_maintenance::answer".into());
                     r
                 })
                 .collect()
         };
+        // The bypass path is a `GET` or `HEAD`: only those two are checked by every request of
+        // another method for nothing.
         rocket
-            .mount(OPEN_PREFIX, catch_alls("rocket_maintenance::held_back"))
-            .mount(ANSWER_PREFIX, catch_alls("rocket_maintenance::answer"))
+            .mount(OPEN_PREFIX, catch_alls(&methods))
+            .mount(ANSWER_PREFIX, catch_alls(&[Method::Get, Method::Head]))
     }
 }
 
@@ -147,7 +143,7 @@ impl Handler for Answer {
         match snapshot.verdict() {
             Verdict::Hold { redirect } => Outcome::Success(maintenance_response(
                 req,
-                snapshot.original_uri(req),
+                Some(snapshot),
                 &snapshot.state,
                 redirect,
             )),
@@ -157,25 +153,23 @@ impl Handler for Answer {
     }
 }
 
-/// Moves the request under `prefix`, keeping its path and query. A target that is not a path
-/// (asterisk-form) goes to `prefix` itself, where only the catch-all answers.
+/// Moves the request under `prefix`, keeping its path and query (no re-parse: the path is
+/// prefixed in place). A target that is not a path (asterisk-form) goes to `prefix` itself, where
+/// only the catch-all answers.
 pub(super) fn move_under(req: &mut Request<'_>, prefix: &'static str) {
     let uri = req.uri();
     let path = uri.path().as_str();
-    if !path.starts_with('/') {
-        req.set_uri(Origin::const_new(prefix, None));
-        return;
-    }
-    let mut target =
-        String::with_capacity(prefix.len() + path.len() + 1 + uri.query().map_or(0, |q| q.len()));
-    target.push_str(prefix);
-    if path != "/" {
-        target.push_str(path);
-    }
-    if let Some(query) = uri.query() {
-        target.push('?');
-        target.push_str(query.as_str());
-    }
-    let rewritten = Origin::parse_owned(target).unwrap_or_else(|_| Origin::const_new(prefix, None));
-    req.set_uri(rewritten);
+    let moved = if path.starts_with('/') {
+        uri.map_path(|p| {
+            let mut target = String::with_capacity(prefix.len() + p.len());
+            target.push_str(prefix);
+            if p != "/" {
+                target.push_str(p.as_str());
+            }
+            target
+        })
+    } else {
+        None
+    };
+    req.set_uri(moved.unwrap_or_else(|| Origin::const_new(prefix, None)));
 }

@@ -113,6 +113,11 @@ impl Policy {
         })
     }
 
+    /// Whether `json_paths` is set.
+    pub fn has_json_paths(&self) -> bool {
+        self.json_paths.is_some()
+    }
+
     /// Whether a held-back request for `uri` always gets the JSON document (`json_paths`).
     pub fn is_json_path(&self, uri: &Origin<'_>) -> bool {
         self.json_paths

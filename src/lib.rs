@@ -146,6 +146,7 @@ mod fairing;
 pub(crate) mod fleet;
 mod guards;
 mod handle;
+mod i18n;
 #[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod internals;

@@ -29,6 +29,34 @@ pub enum Format {
     Text,
 }
 
+/// `message` as written: one string (in the default language), or a table of language tags to
+/// strings (`{ en = "Back at 3.", de = "Um 3 Uhr zurück." }`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Message {
+    Text(String),
+    Languages(BTreeMap<String, String>),
+}
+
+impl<'de> Deserialize<'de> for Message {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Message;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string, or a table of language tags to strings")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Message, E> {
+                Ok(Message::Text(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Message, A::Error> {
+                BTreeMap::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(Message::Languages)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
 /// The one forwarding header believed from `trusted_proxies`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 pub(crate) enum ClientIpHeader {
@@ -88,7 +116,9 @@ pub(crate) enum RetryAfter {
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct Settings {
     pub enabled: bool,
-    pub message: Option<String>,
+    pub message: Option<Message>,
+    pub language: Option<String>,
+    pub auto_return: Option<bool>,
     pub retry_after: Option<RawRetryAfter>,
     pub starts_at: Option<String>,
     pub ends_at: Option<String>,
@@ -127,7 +157,7 @@ impl SwitchKeys {
     pub fn over(&self, file: &Settings) -> Settings {
         Settings {
             enabled: self.enabled,
-            message: self.message.clone(),
+            message: self.message.clone().map(Message::Text),
             retry_after: self.retry_after.clone().map(RawRetryAfter::Text),
             read_only: self.read_only,
             starts_at: self.starts_at.clone(),
@@ -136,14 +166,6 @@ impl SwitchKeys {
         }
     }
 }
-
-/// The default message, shown when the table sets none.
-pub(crate) const DEFAULT_MESSAGE: &str =
-    "This site is down for scheduled maintenance. Please check back soon.";
-
-/// The default message in read-only maintenance.
-pub(crate) const DEFAULT_READ_ONLY_MESSAGE: &str =
-    "This site is read-only during maintenance: you can browse, but changes are paused.";
 
 impl Settings {
     /// Extracts the `maintenance` table from a Rocket-style figment (profile already selected).

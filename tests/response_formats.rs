@@ -352,3 +352,83 @@ async fn script_clients_api_calls_and_json_paths_get_json() {
         .await;
     assert_eq!(res.content_type(), Some(ContentType::HTML));
 }
+
+/// The visitor's language: chosen from `Accept-Language` among the configured ones, said in
+/// `Content-Language` and `<html lang>`, named in `Vary`; the JSON document too; a custom
+/// template's variant serves its language, the plain one every other.
+#[rocket::async_test]
+async fn the_answer_speaks_the_visitors_language() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("down.html.hbs"),
+        "<html lang=\"{{lang}}\">plain: {{message}}</html>",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("down.de.html.hbs"),
+        "<html lang=\"{{lang}}\">deutsch: {{message}}</html>",
+    )
+    .unwrap();
+    for (template, de_marker) in [
+        ("", "Wir sind bald wieder"),
+        ("template = \"down\"\n", "deutsch: "),
+    ] {
+        let toml = format!(
+            "template_dir = {:?}\n[maintenance]\nenabled = true\n{template}\
+             message = {{ en = \"Back at 3.\", de = \"Um 3 Uhr zurück.\", fr = \"Retour à 3 h.\" }}\n",
+            dir.path().display().to_string()
+        );
+        let client = client(rocket_with(&toml, routes![], routes![])).await;
+        let de = client
+            .get("/")
+            .header(Header::new("Accept-Language", "de-AT,de;q=0.9,en;q=0.5"))
+            .dispatch()
+            .await;
+        assert_eq!(de.headers().get_one("Content-Language"), Some("de"));
+        assert_eq!(
+            de.headers().get_one("Vary"),
+            Some("Accept, Sec-Fetch-Dest, X-Requested-With, Accept-Language")
+        );
+        let html = de.into_string().await.unwrap();
+        assert!(
+            html.contains("<html lang=\"de\">") && html.contains(de_marker),
+            "{html}"
+        );
+        assert!(html.contains("Um 3 Uhr zurück."), "{html}");
+        let fr = client
+            .get("/")
+            .header(Header::new("Accept-Language", "fr-CA"))
+            .dispatch()
+            .await;
+        let html = fr.into_string().await.unwrap();
+        assert!(
+            html.contains("Retour à 3 h.") && !html.contains("deutsch"),
+            "{html}"
+        );
+        let other = client
+            .get("/")
+            .header(Header::new("Accept-Language", "ja"))
+            .dispatch()
+            .await;
+        assert_eq!(other.headers().get_one("Content-Language"), Some("en"));
+        let json = client
+            .get("/")
+            .header(Accept::JSON)
+            .header(Header::new("Accept-Language", "de"))
+            .dispatch()
+            .await;
+        let doc: serde_json::Value =
+            serde_json::from_str(&json.into_string().await.unwrap()).unwrap();
+        assert_eq!(doc["detail"], "Um 3 Uhr zurück.");
+    }
+    // The default language must be among the message's languages.
+    let figment =
+        common::figment("[maintenance]\nlanguage = \"it\"\nmessage = { en = \"Back soon.\" }\n");
+    let err = rocket_maintenance::check_settings(&figment)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("maintenance.message") && err.contains("`it`"),
+        "{err}"
+    );
+}

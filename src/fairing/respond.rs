@@ -44,10 +44,12 @@ pub(crate) fn maintenance_response<'r>(
     let mut response = Response::build();
     response.raw_header("Cache-Control", "no-store").raw_header(
         "Vary",
-        match policy.format {
-            // `curl` and `fetch` send the same `Accept` and get different answers.
-            Format::Auto => "Accept, Sec-Fetch-Dest, X-Requested-With",
-            _ => "Accept",
+        // `curl` and `fetch` send the same `Accept` and get different answers.
+        match (policy.format, pages.multilingual()) {
+            (Format::Auto, false) => "Accept, Sec-Fetch-Dest, X-Requested-With",
+            (Format::Auto, true) => "Accept, Sec-Fetch-Dest, X-Requested-With, Accept-Language",
+            (_, false) => "Accept",
+            (_, true) => "Accept, Accept-Language",
         },
     );
     if let (true, Some(url), false) = (
@@ -64,15 +66,17 @@ pub(crate) fn maintenance_response<'r>(
     if let Some(retry_after) = &pages.retry_after {
         response.raw_header("Retry-After", retry_after.as_str());
     }
+    let page = pages.pick(req.headers().get_one("Accept-Language"));
+    response.raw_header("Content-Language", page.tag.as_str());
     let (content_type, body) = match representation {
         Representation::Html => {
             if let Some(refresh) = &pages.refresh {
                 response.raw_header("Refresh", refresh.as_str());
             }
-            (ContentType::HTML, &pages.html)
+            (ContentType::HTML, &page.html)
         }
-        Representation::Json => (ContentType::new("application", "problem+json"), &pages.json),
-        Representation::Text => (ContentType::Plain, &pages.text),
+        Representation::Json => (ContentType::new("application", "problem+json"), &page.json),
+        Representation::Text => (ContentType::Plain, &page.text),
     };
     response
         .status(Status::new(pages.status))

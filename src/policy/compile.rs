@@ -7,8 +7,9 @@ use super::networks::{parse_network, NetworkSet};
 use super::redirect::RedirectTarget;
 use super::{Policy, BUILT_IN_VARIABLES};
 use crate::error::{toml_str, Error};
+use crate::i18n::{is_language_tag, strings};
 use crate::redact::Secret;
-use crate::settings::{Settings, DEFAULT_MESSAGE, DEFAULT_READ_ONLY_MESSAGE};
+use crate::settings::{Message, Settings};
 use std::time::SystemTime;
 
 impl Policy {
@@ -118,17 +119,23 @@ impl Policy {
                 Some(BypassSecret::new(secret.0))
             }
         };
-        let message = s.message.unwrap_or_else(|| {
-            if s.read_only {
-                DEFAULT_READ_ONLY_MESSAGE.into()
-            } else {
-                DEFAULT_MESSAGE.into()
-            }
-        });
+        let language = s.language.clone().unwrap_or_else(|| "en".to_string());
+        if !is_language_tag(&language) {
+            return Err(Error::setting(
+                "language",
+                Some(toml_str(&language)),
+                "must be a BCP 47 language tag, e.g. \"en\", \"de\" or \"pt-BR\"",
+            ));
+        }
+        let messages = compile_messages(s.message.clone(), &language, s.read_only)?;
+        let message = messages[0].1.clone();
         Ok(Policy {
             enabled: s.enabled,
             read_only: s.read_only,
             message,
+            language,
+            messages,
+            auto_return: s.auto_return.unwrap_or(true),
             retry,
             starts_at,
             ends_at,
@@ -244,4 +251,55 @@ fn compile_globs(key: &str, patterns: &[String]) -> Result<Option<GlobSet>, Erro
         .build()
         .map(Some)
         .map_err(|e| Error::setting(key, None, e.to_string()))
+}
+
+/// The message in each language, the default language first: `message` as one string (in the
+/// default language) or a table that must include the default language; without `message`, the
+/// default language's default sentence.
+fn compile_messages(
+    message: Option<Message>,
+    language: &str,
+    read_only: bool,
+) -> Result<Vec<(String, String)>, Error> {
+    let default_sentence = || {
+        let t = strings(language, language);
+        if read_only {
+            t.default_read_only_message.clone()
+        } else {
+            t.default_message.clone()
+        }
+    };
+    match message {
+        None => Ok(vec![(language.to_string(), default_sentence())]),
+        Some(Message::Text(text)) => Ok(vec![(language.to_string(), text)]),
+        Some(Message::Languages(table)) => {
+            if let Some(bad) = table.keys().find(|tag| !is_language_tag(tag)) {
+                return Err(Error::setting(
+                    &format!("message.{bad}"),
+                    None,
+                    "is not a BCP 47 language tag (e.g. \"de\" or \"pt-BR\")",
+                ));
+            }
+            let Some((tag, text)) = table.iter().find(|(t, _)| t.eq_ignore_ascii_case(language))
+            else {
+                return Err(Error::setting(
+                    "message",
+                    None,
+                    format!(
+                        "has no entry for the default language `{language}` (`maintenance.language`); \
+                         add `{language} = \"…\"` to the table, or set `language` to one of {}",
+                        table.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            };
+            let mut out = vec![(tag.clone(), text.clone())];
+            out.extend(
+                table
+                    .iter()
+                    .filter(|(t, _)| !t.eq_ignore_ascii_case(language))
+                    .map(|(t, m)| (t.clone(), m.clone())),
+            );
+            Ok(out)
+        }
+    }
 }

@@ -46,6 +46,10 @@ pub(crate) const BUILT_IN_VARIABLES: &[&str] = &[
     "starts_at",
     "read_only",
     "retry_after_text",
+    "retry_at_text",
+    "lang",
+    "t",
+    "auto_return_script",
 ];
 
 /// Why maintenance is on.
@@ -65,7 +69,14 @@ pub enum Why {
 pub(crate) struct Policy {
     pub enabled: bool,
     pub read_only: bool,
+    /// The message in the default language.
     pub message: String,
+    /// The default language (`language`, `"en"` by default).
+    pub language: String,
+    /// The message in each configured language, the default language first.
+    pub messages: Vec<(String, String)>,
+    /// Whether the built-in page reloads itself when the site is back.
+    pub auto_return: bool,
     pub retry: Option<RetryAfter>,
     pub starts_at: Option<SystemTime>,
     pub ends_at: Option<SystemTime>,

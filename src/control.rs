@@ -44,6 +44,8 @@ pub mod fleet {
         DEFAULT_TIMEOUT,
     };
 }
+pub use crate::audit::MESSAGE_ID;
+pub use crate::counts::{CountsDoc, Passed};
 pub use crate::live_file::{live_dir_from_env, live_path, LiveState, ReloadAttempt};
 pub use crate::notify::{monotonic_usec, sanitize_status};
 pub use crate::policy::generate_secret;

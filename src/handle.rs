@@ -42,6 +42,35 @@ impl MaintenanceHandle {
     }
 }
 
+impl MaintenanceHandle {
+    /// Every change of status, as a `tokio` watch channel: a reload that changes it, a window
+    /// edge, a fleet record. Background workers and schedulers pause while maintenance is on
+    /// (a database migration must not see their writes either):
+    ///
+    /// ```
+    /// use rocket_maintenance::MaintenanceHandle;
+    ///
+    /// /// A worker that runs its jobs only while maintenance is off.
+    /// async fn worker(handle: MaintenanceHandle) {
+    ///     let mut status = handle.subscribe();
+    ///     loop {
+    ///         // Wait until maintenance is off (at once if it is).
+    ///         let Ok(off) = status.wait_for(|s| !s.is_on()).await else { return };
+    ///         drop(off);
+    ///         // One job, then look again.
+    ///         run_one_job().await;
+    ///     }
+    /// }
+    /// # async fn run_one_job() {}
+    /// ```
+    ///
+    /// Start it from a liftoff fairing, where the handle is in managed state:
+    /// `rocket::tokio::spawn(worker(rocket.state::<MaintenanceHandle>().unwrap().clone()))`.
+    pub fn subscribe(&self) -> rocket::tokio::sync::watch::Receiver<MaintenanceStatus> {
+        self.engine.subscribe_status()
+    }
+}
+
 impl std::fmt::Debug for MaintenanceHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MaintenanceHandle")

@@ -61,7 +61,7 @@ impl CompiledPolicy {
             tls: false,
         };
         match self.0.decide(active, &facts, now_unix) {
-            Verdict::Pass => Decision::Pass,
+            Verdict::Pass | Verdict::PassBy(_) | Verdict::Health { .. } => Decision::Pass,
             Verdict::PassWithBypassHeader => Decision::PassWithBypassHeader,
             Verdict::Login { .. } => Decision::Login,
             Verdict::Hold { .. } => Decision::Hold,

@@ -138,7 +138,9 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod audit;
 pub mod control;
+mod counts;
 mod engine;
 mod error;
 mod fairing;
@@ -163,6 +165,7 @@ mod signals;
 mod snapshot;
 mod state;
 mod status;
+mod watch;
 
 /// The README's code, compiled (and run) as doctests, so that it cannot rot.
 #[cfg(doctest)]

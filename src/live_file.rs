@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::counts::CountsDoc;
 use crate::error::Error;
 
 /// How many reload attempts the file keeps.
@@ -68,6 +69,31 @@ pub struct LiveState {
     /// Why the fleet store cannot be read, while it cannot.
     #[serde(default)]
     pub fleet_error: Option<String>,
+    /// What the state in force has counted while on (rewritten at most once a second).
+    #[serde(default)]
+    pub counts: CountsDoc,
+    /// Whether no write admitted under an earlier state is still running ("safe to migrate").
+    #[serde(default = "yes")]
+    pub drained: bool,
+    /// The writes admitted under earlier states still running.
+    #[serde(default)]
+    pub writes_in_flight: u64,
+    /// The operator's note on the last change, as the settings hold it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Who made the last change (`alice@web1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<String>,
+    /// When (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_at: Option<String>,
+    /// When maintenance has been on longer than `warn_after`.
+    #[serde(default)]
+    pub over_warn_after: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The directory the live state of a process of user `uid` goes in, given its environment.
@@ -178,6 +204,13 @@ mod tests {
             reloads: Vec::new(),
             fleet_generation: None,
             fleet_error: None,
+            counts: CountsDoc::default(),
+            drained: true,
+            writes_in_flight: 0,
+            reason: None,
+            changed_by: None,
+            changed_at: None,
+            over_warn_after: false,
         }
     }
 

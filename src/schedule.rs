@@ -90,3 +90,52 @@ pub(crate) fn spawn_watchdog() {
         }
     });
 }
+
+/// Once a second: rewrites the live state while the counts or the drain change (at most once a
+/// second, and not at all while nothing changes), and warns (in the log, then again every
+/// `warn_after`, and in `STATUS=`) while maintenance has been on longer than `warn_after`.
+pub(crate) fn spawn_live_ticker(engine: Weak<Engine>) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(Duration::from_secs(1));
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut shown = None;
+        let mut warned: Option<(u64, std::time::Instant)> = None;
+        loop {
+            interval.tick().await;
+            let Some(strong) = engine.upgrade() else {
+                return;
+            };
+            let state = strong.current();
+            let over = crate::engine::over_warn_after(&state);
+            if let (Some(on_for), Some(every)) = (&over, state.policy().warn_after) {
+                let due = match warned {
+                    Some((generation, at)) => {
+                        generation != state.generation || at.elapsed() >= every
+                    }
+                    None => true,
+                };
+                if due {
+                    tracing::warn!(
+                        "maintenance: on for {on_for}, longer than warn_after ({}); is it \
+                         forgotten? `rocket-maintenance off` ends it",
+                        humantime::format_duration(every)
+                    );
+                    warned = Some((state.generation, std::time::Instant::now()));
+                }
+            }
+            let now = Some((
+                state.generation,
+                state.counts.document(),
+                strong.older_writes_in_flight(),
+                over.is_some(),
+            ));
+            if now != shown {
+                let status = shown.as_ref().is_some_and(|s| s.3 != over.is_some())
+                    || (shown.is_none() && over.is_some());
+                shown = now;
+                drop(state);
+                let _ = tokio::task::spawn_blocking(move || strong.refresh_live(status)).await;
+            }
+        }
+    });
+}

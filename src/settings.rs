@@ -131,6 +131,13 @@ pub(crate) struct Settings {
     pub refresh: Option<u32>,
     pub allow_paths: Vec<String>,
     pub json_paths: Vec<String>,
+    pub health_path: Option<String>,
+    pub ready_path: Option<String>,
+    pub warn_after: Option<String>,
+    pub watch: bool,
+    pub reason: Option<String>,
+    pub changed_by: Option<String>,
+    pub changed_at: Option<String>,
     pub allow_ips: Vec<String>,
     pub trusted_proxies: Vec<String>,
     pub client_ip_header: ClientIpHeader,
@@ -150,6 +157,9 @@ pub(crate) struct SwitchKeys {
     pub read_only: bool,
     pub starts_at: Option<String>,
     pub ends_at: Option<String>,
+    pub reason: Option<String>,
+    pub changed_by: Option<String>,
+    pub changed_at: Option<String>,
 }
 
 impl SwitchKeys {
@@ -162,6 +172,9 @@ impl SwitchKeys {
             read_only: self.read_only,
             starts_at: self.starts_at.clone(),
             ends_at: self.ends_at.clone(),
+            reason: self.reason.clone(),
+            changed_by: self.changed_by.clone(),
+            changed_at: self.changed_at.clone(),
             ..file.clone()
         }
     }

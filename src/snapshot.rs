@@ -27,6 +27,8 @@ pub(crate) struct Snapshot {
     pub verdict: OnceLock<Verdict>,
     /// Set by the `ForceOn` guard: `on_response` replaces the catcher's answer.
     pub forced_on: AtomicBool,
+    /// Set when a write (an unsafe method) was admitted: `on_response` marks it done.
+    pub write_admitted: AtomicBool,
     /// The URI the client sent, recovered (once, when someone asks) from the URI a held-back
     /// request was moved to: nothing is copied for a request no one asks about.
     original_uri: OnceLock<Origin<'static>>,
@@ -45,6 +47,7 @@ impl Snapshot {
             state: engine.current(),
             verdict: OnceLock::new(),
             forced_on: AtomicBool::new(false),
+            write_admitted: AtomicBool::new(false),
             original_uri: OnceLock::new(),
         })
     }

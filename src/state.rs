@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::counts::Counts;
 use crate::error::Error;
 use crate::load::Loaded;
 use crate::page::Pages;
@@ -69,6 +70,8 @@ pub(crate) struct State {
     pub pages: Pages,
     /// The instant this state was computed for; edges after it are still to come.
     pub built_at: SystemTime,
+    /// What this state has done (while on), and its writes in flight.
+    pub counts: Counts,
 }
 
 impl State {
@@ -110,6 +113,7 @@ impl State {
             since,
             pages,
             built_at: now,
+            counts: Counts::default(),
         })
     }
 

@@ -207,3 +207,100 @@ pub fn changed_by() -> String {
     let short = host.split('.').next().unwrap_or_default();
     format!("{user}@{short}")
 }
+
+/// The window an `on` writes: `--for`/`--until` (from now; maintenance ends on its own), or
+/// `--starts-at`/`--ends-at` (a window planned for later), or none.
+#[derive(Debug, Clone, Default)]
+pub struct Window {
+    /// `starts_at` to write.
+    pub starts_at: Option<String>,
+    /// `ends_at` to write.
+    pub ends_at: Option<String>,
+    /// A scheduled `on`: `enabled` is left as it is.
+    pub scheduled: bool,
+    /// `--for`/`--until`: starts now, ends on its own (`enabled = false`).
+    pub expires: bool,
+}
+
+/// Checks and resolves `--for`, `--until`, `--starts-at` and `--ends-at`.
+pub fn window(
+    for_: Option<Duration>,
+    until: Option<&str>,
+    starts_at: Option<String>,
+    ends_at: Option<String>,
+) -> Result<Window, Error> {
+    use rocket_maintenance::control::{format_time, parse_time};
+    let now = std::time::SystemTime::now();
+    let end = match (for_, until) {
+        (Some(_), Some(_)) => return Err(Error::Usage("give --for or --until, not both".into())),
+        (Some(d), None) => Some(now + d),
+        (None, Some(t)) => {
+            let t = parse_time(t)?;
+            if t <= now {
+                return Err(Error::Usage(format!(
+                    "--until {} is not in the future",
+                    format_time(t)
+                )));
+            }
+            Some(t)
+        }
+        (None, None) => None,
+    };
+    match end {
+        Some(_) if starts_at.is_some() || ends_at.is_some() => Err(Error::Usage(
+            "--for/--until write a window from now: they do not go with --starts-at/--ends-at"
+                .into(),
+        )),
+        Some(end) => Ok(Window {
+            starts_at: Some(format_time(now)),
+            ends_at: Some(format_time(end)),
+            scheduled: true,
+            expires: true,
+        }),
+        None => Ok(Window {
+            scheduled: starts_at.is_some(),
+            starts_at,
+            ends_at,
+            expires: false,
+        }),
+    }
+}
+
+/// The audit keys every `on`/`off` writes: `reason` (removed when not given), `changed_by` and
+/// `changed_at` (now).
+pub fn audit(change: &mut Change, reason: Option<String>) {
+    if reason.is_none() {
+        change.remove.push("reason");
+    }
+    change.reason = reason;
+    change.changed_by = Some(changed_by());
+    change.changed_at = Some(rocket_maintenance::control::format_time(
+        std::time::SystemTime::now(),
+    ));
+}
+
+/// `--drain`: waits until the service reports that no write admitted under an earlier state is
+/// still running, at most `timeout`.
+pub fn drain(target: &Target, timeout: Duration) -> Result<(), Error> {
+    let Some(service) = &target.service else {
+        return Err(Error::Usage(
+            "--drain needs --pid PID or --unit UNIT".into(),
+        ));
+    };
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let live = service.live_state()?;
+        if live.drained {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(Error::Service(format!(
+                "{} write(s) admitted before maintenance are still running after {}; the \
+                 service is in maintenance, but it is not yet safe to migrate",
+                live.writes_in_flight,
+                humantime::format_duration(timeout)
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -35,6 +35,12 @@ pub struct Change {
     pub ends_at: Option<String>,
     /// `bypass_secret`.
     pub bypass_secret: Option<String>,
+    /// `reason`: the operator's note.
+    pub reason: Option<String>,
+    /// `changed_by`: who (`alice@web1`).
+    pub changed_by: Option<String>,
+    /// `changed_at`: when (RFC 3339).
+    pub changed_at: Option<String>,
     /// Keys to remove from every maintenance table (for `off`: a window's `starts_at` and
     /// `ends_at`).
     pub remove: Vec<&'static str>,
@@ -160,6 +166,15 @@ fn change_entries(change: &Change) -> Vec<(&'static str, Value, bool)> {
     }
     if let Some(v) = &change.bypass_secret {
         out.push(("bypass_secret", v.as_str().into(), true));
+    }
+    if let Some(v) = &change.reason {
+        out.push(("reason", v.as_str().into(), false));
+    }
+    if let Some(v) = &change.changed_by {
+        out.push(("changed_by", v.as_str().into(), false));
+    }
+    if let Some(v) = &change.changed_at {
+        out.push(("changed_at", v.as_str().into(), false));
     }
     out
 }

@@ -107,9 +107,21 @@ struct OnArgs {
     /// End of the window (RFC 3339).
     #[arg(long)]
     ends_at: Option<String>,
+    /// End maintenance on its own after this long (`30m`, `2h`): a window from now.
+    #[arg(long = "for", value_name = "DUR", value_parser = parse_duration)]
+    for_: Option<Duration>,
+    /// End maintenance on its own at this RFC 3339 time: a window from now.
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
     /// Generate a bypass secret, store it, and print it once.
     #[arg(long)]
     with_secret: bool,
+    /// Why (shown to operators: the log, the journal, `status`; never to visitors).
+    #[arg(long)]
+    reason: Option<String>,
+    /// Return only once no write admitted before is still running ("safe to migrate").
+    #[arg(long)]
+    drain: bool,
     /// Bound every wait.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     timeout: Duration,
@@ -124,6 +136,9 @@ struct OffArgs {
     /// Also remove a window planned for later (plain `off` ends only one active now).
     #[arg(long)]
     all: bool,
+    /// Why (shown to operators only).
+    #[arg(long)]
+    reason: Option<String>,
     /// Bound every wait.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     timeout: Duration,
@@ -222,7 +237,12 @@ mod fleet_cli {
     }
 
     /// `on`/`off` through the store; `None` when no --store was given.
-    pub fn switch(f: &FleetArgs, switch: Switch, timeout: Duration) -> Result<Option<()>, Error> {
+    pub fn switch(
+        f: &FleetArgs,
+        switch: Switch,
+        timeout: Duration,
+        drain: bool,
+    ) -> Result<Option<()>, Error> {
         let Some(config) = config(f)? else {
             return Ok(None);
         };
@@ -233,6 +253,7 @@ mod fleet_cli {
             &switch,
             &commands::changed_by(),
             wait,
+            drain,
         ))?;
         println!(
             "maintenance: {} (fleet `{}`, generation {}{})",
@@ -294,49 +315,83 @@ fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         #[cfg(feature = "fleet")]
         Command::On(a) if a.fleet.store.is_some() => {
+            let window = commands::window(a.for_, a.until.as_deref(), a.starts_at, a.ends_at)?;
             let switch = rocket_maintenance::control::fleet::Switch {
-                enabled: a.starts_at.is_none(),
+                enabled: !window.scheduled,
                 message: a.message,
                 retry_after: a.retry_after,
                 read_only: a.read_only,
-                starts_at: a.starts_at,
-                ends_at: a.ends_at,
+                starts_at: window.starts_at,
+                ends_at: window.ends_at.clone(),
+                reason: a.reason,
             };
-            fleet_cli::switch(&a.fleet, switch, a.timeout).map(|_| ())
+            fleet_cli::switch(&a.fleet, switch, a.timeout, a.drain).map(|_| {
+                if let (true, Some(end)) = (window.expires, &window.ends_at) {
+                    println!("maintenance ends on its own at {end}");
+                }
+            })
         }
         #[cfg(feature = "fleet")]
         Command::Off(a) if a.fleet.store.is_some() => {
-            fleet_cli::switch(&a.fleet, Default::default(), a.timeout).map(|_| ())
+            let switch = rocket_maintenance::control::fleet::Switch {
+                reason: a.reason,
+                ..Default::default()
+            };
+            fleet_cli::switch(&a.fleet, switch, a.timeout, false).map(|_| ())
         }
         #[cfg(feature = "fleet")]
         Command::Status(a) if a.fleet.store.is_some() => {
             fleet_cli::status(&a.fleet, a.json).map(|_| ())
         }
         Command::On(a) => {
+            let window = commands::window(a.for_, a.until.as_deref(), a.starts_at, a.ends_at)?;
+            if a.drain && a.at.service.service().is_none() {
+                return Err(Error::Usage(
+                    "--drain waits for a running service: give --pid PID or --unit UNIT (or \
+                     --store for a fleet)"
+                        .into(),
+                ));
+            }
             let secret = a
                 .with_secret
                 .then(generate_secret)
                 .transpose()
                 .map_err(|e| Error::io("generating a secret", e))?;
             let t = resolve(&a.at)?;
-            let scheduled = a.starts_at.is_some();
             let change = Change {
                 message: a.message,
                 retry_after: a.retry_after,
                 status: a.status,
                 redirect: a.redirect,
                 refresh: a.refresh,
-                starts_at: a.starts_at,
-                ends_at: a.ends_at,
+                starts_at: window.starts_at,
+                ends_at: window.ends_at.clone(),
                 bypass_secret: secret,
                 ..Change::default()
             };
-            let change = commands::on_change(&t, change, a.read_only);
-            switch(&t, change, a.timeout, (!scheduled).then_some(true))
+            let mut change = commands::on_change(&t, change, a.read_only);
+            if window.expires {
+                change.enabled = Some(false);
+            }
+            commands::audit(&mut change, a.reason);
+            switch(&t, change, a.timeout, (!window.scheduled).then_some(true))?;
+            if let (true, Some(end)) = (window.expires, &window.ends_at) {
+                println!("maintenance ends on its own at {end}");
+            }
+            if a.drain {
+                let started = std::time::Instant::now();
+                commands::drain(&t, a.timeout)?;
+                println!(
+                    "drained: no write admitted before is still running (waited {} ms)",
+                    started.elapsed().as_millis()
+                );
+            }
+            Ok(())
         }
         Command::Off(a) => {
             let t = resolve(&a.at)?;
-            let (change, note) = commands::off_change(&t, a.all)?;
+            let (mut change, note) = commands::off_change(&t, a.all)?;
+            commands::audit(&mut change, a.reason);
             if let Some(note) = note {
                 println!("{note}");
             }
@@ -424,6 +479,38 @@ fn print_status(conf: &Configured, r: &Target) {
         );
         if let Some(e) = &live.last_error {
             println!("last reload failed: {e}");
+        }
+        if live.on {
+            println!(
+                "{}{}",
+                live.counts.summary(),
+                live.since
+                    .as_deref()
+                    .map(|s| format!(" since {s}"))
+                    .unwrap_or_default()
+            );
+        }
+        if !live.drained {
+            println!(
+                "writes admitted before the last change still running: {}",
+                live.writes_in_flight
+            );
+        }
+        if live.over_warn_after {
+            println!("warning: on for longer than warn_after");
+        }
+        if let Some(by) = &live.changed_by {
+            println!(
+                "changed by {by}{}{}",
+                live.changed_at
+                    .as_deref()
+                    .map(|a| format!(" at {a}"))
+                    .unwrap_or_default(),
+                live.reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            );
         }
     }
 }

@@ -35,13 +35,8 @@ impl Engine {
         let old = self.current();
         let overlay = match (record, identity) {
             (Some(r), Some(identity)) => Some(Arc::new(
-                Overlay::compile(
-                    r.generation,
-                    identity,
-                    r.switch.keys(),
-                    &old.loaded.settings,
-                )
-                .map_err(|e| format!("invalid fleet record: {e}"))?,
+                Overlay::compile(r.generation, identity, record_keys(r), &old.loaded.settings)
+                    .map_err(|e| format!("invalid fleet record: {e}"))?,
             )),
             _ => None,
         };
@@ -87,6 +82,14 @@ impl Engine {
             notify::status(&self.status_of(&self.current(), &journal));
         }
     }
+}
+
+/// A record's switch keys, with who wrote it and when as the audit's `changed_by`/`changed_at`.
+fn record_keys(r: &Record) -> crate::settings::SwitchKeys {
+    let mut keys = r.switch.keys();
+    keys.changed_by = Some(r.set_by.clone()).filter(|s| !s.is_empty());
+    keys.changed_at = Some(r.set_at.clone()).filter(|s| !s.is_empty());
+    keys
 }
 
 /// This instance's name in heartbeats: host and process id.
@@ -263,6 +266,7 @@ pub(crate) fn spawn(engine: Weak<Engine>) {
                         generation: state.overlay.as_ref().map_or(0, |o| o.generation),
                         on: state.active.is_some(),
                         pid: std::process::id(),
+                        drained: strong.older_writes_in_flight() == 0,
                     };
                     if let Err(e) = config.heartbeat(&mut conn, &id, &beat).await {
                         strong.fleet_failed(format!("fleet store {}: {e}", config.store));

@@ -26,6 +26,7 @@ mod reload;
 mod report;
 
 pub(crate) use reload::Trigger;
+pub(crate) use report::over_warn_after;
 
 /// A callback run after each change with the old and the new status.
 pub(crate) type ChangeHook = Arc<dyn Fn(&MaintenanceStatus, &MaintenanceStatus) + Send + Sync>;
@@ -42,6 +43,8 @@ pub(crate) struct Journal {
     pub(super) live_file_failed: bool,
     /// Set at liftoff: the live-state file is written from then on.
     pub(super) published: bool,
+    /// A digest of the config file as the last reload (or the start) read it (`watch`).
+    pub(super) config_digest: Option<[u8; 32]>,
 }
 
 /// The running maintenance machinery of one Rocket instance.
@@ -50,6 +53,10 @@ pub(crate) struct Engine {
     /// The maintenance status of the state in force, readable with one atomic load (the
     /// fairing's `on_response` checks every response against it).
     pub(crate) status_code: std::sync::atomic::AtomicU16,
+    /// Whether the state in force is on (one atomic load for the fairing's `on_response`).
+    pub(crate) active: std::sync::atomic::AtomicBool,
+    /// The states replaced so far that may still have writes in flight (for the drain).
+    older: Mutex<Vec<std::sync::Weak<State>>>,
     pub(super) source: FigmentSource,
     pub(super) profile: Profile,
     pub(super) config_path: Option<PathBuf>,
@@ -62,6 +69,8 @@ pub(crate) struct Engine {
     /// The generation in force, published on every change (the window scheduler and the fleet
     /// task re-plan on it).
     pub(super) changed: rocket::tokio::sync::watch::Sender<u64>,
+    /// Every change, for `MaintenanceHandle::subscribe`.
+    pub(super) statuses: rocket::tokio::sync::watch::Sender<MaintenanceStatus>,
     /// Held while a fleet heartbeat is written, and by shutdown before it removes it.
     #[cfg(feature = "fleet")]
     pub(super) heartbeat_lock: rocket::tokio::sync::Mutex<()>,
@@ -97,7 +106,14 @@ impl Engine {
                 None => e,
             }
         })?;
-        let state = State::build(Arc::new(loaded), None, SystemTime::now(), 1, None)?;
+        let state = Arc::new(State::build(
+            Arc::new(loaded),
+            None,
+            SystemTime::now(),
+            1,
+            None,
+        )?);
+        let current = state.clone();
         let config_path = state
             .loaded
             .config_path
@@ -117,7 +133,9 @@ impl Engine {
         let engine = Engine {
             profile: figment.profile().clone(),
             status_code: std::sync::atomic::AtomicU16::new(state.pages.status),
-            live: ArcSwap::from_pointee(state),
+            active: std::sync::atomic::AtomicBool::new(state.active.is_some()),
+            older: Mutex::new(Vec::new()),
+            live: ArcSwap::new(state),
             source,
             config_path,
             hook,
@@ -130,8 +148,10 @@ impl Engine {
                 live_path,
                 live_file_failed: false,
                 published: false,
+                config_digest: None,
             }),
             changed: rocket::tokio::sync::watch::Sender::new(1),
+            statuses: rocket::tokio::sync::watch::Sender::new(MaintenanceStatus(current.clone())),
             #[cfg(feature = "fleet")]
             heartbeat_lock: rocket::tokio::sync::Mutex::new(()),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
@@ -142,7 +162,9 @@ impl Engine {
     /// Writes the live-state file for the first time (at liftoff: a launch that aborts before
     /// leaves none behind), and from then on at every change.
     pub fn publish(&self) {
+        let digest = self.config_digest();
         let mut journal = self.lock();
+        journal.config_digest = digest;
         journal.published = true;
         self.write_live_file(&mut journal);
     }
@@ -164,6 +186,11 @@ impl Engine {
         self.shutting_down.load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// A receiver of every change of status, for app code (`MaintenanceHandle::subscribe`).
+    pub fn subscribe_status(&self) -> rocket::tokio::sync::watch::Receiver<MaintenanceStatus> {
+        self.statuses.subscribe()
+    }
+
     /// A receiver that sees every change of state.
     pub fn subscribe(&self) -> rocket::tokio::sync::watch::Receiver<u64> {
         self.changed.subscribe()
@@ -171,9 +198,26 @@ impl Engine {
 
     /// Puts `new` in force: one atomic swap (and the status it answers with).
     pub(super) fn store(&self, new: Arc<State>) {
-        self.status_code
-            .store(new.pages.status, std::sync::atomic::Ordering::Relaxed);
-        self.live.store(new);
+        use std::sync::atomic::Ordering;
+        self.status_code.store(new.pages.status, Ordering::Relaxed);
+        self.active.store(new.active.is_some(), Ordering::Relaxed);
+        #[cfg(feature = "metrics")]
+        gauge(&new);
+        let old = self.live.swap(new);
+        let mut older = self.older.lock().unwrap_or_else(|e| e.into_inner());
+        older.retain(|w| w.strong_count() > 0);
+        older.push(Arc::downgrade(&old));
+    }
+
+    /// The writes admitted under earlier states that are still running: none means "drained",
+    /// safe to migrate.
+    pub fn older_writes_in_flight(&self) -> u64 {
+        let older = self.older.lock().unwrap_or_else(|e| e.into_inner());
+        older
+            .iter()
+            .filter_map(std::sync::Weak::upgrade)
+            .map(|state| state.counts.writes_in_flight())
+            .sum()
     }
 
     /// The state in force now.
@@ -241,7 +285,9 @@ impl Engine {
 
     /// `on_change` callbacks and the scheduler's wake-up, outside the lock.
     pub(super) fn announce(&self, old: Arc<State>, new: Arc<State>) {
+        crate::audit::state_changed(&old, &new);
         self.changed.send_replace(new.generation);
+        self.statuses.send_replace(MaintenanceStatus(new.clone()));
         let (old, new) = (MaintenanceStatus(old), MaintenanceStatus(new));
         for hook in &self.on_change {
             hook(&old, &new);
@@ -257,6 +303,19 @@ impl Engine {
     /// The live-state file's path (written once the service has lifted off).
     pub fn live_path(&self) -> PathBuf {
         self.lock().live_path.clone()
+    }
+}
+
+/// `rocket_maintenance_active{mode="on"|"read_only"}`: 1 for the mode in force, else 0.
+#[cfg(feature = "metrics")]
+fn gauge(state: &State) {
+    let mode = crate::audit::mode(state);
+    for m in ["on", "read_only"] {
+        metrics::gauge!("rocket_maintenance_active", "mode" => m).set(if mode == m {
+            1.0
+        } else {
+            0.0
+        });
     }
 }
 

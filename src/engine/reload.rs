@@ -20,6 +20,8 @@ pub(crate) enum Trigger {
     Signal,
     /// `MaintenanceHandle::reload()`.
     Handle,
+    /// The config file changed (`watch = true`).
+    Watch,
 }
 
 impl Engine {
@@ -77,6 +79,7 @@ impl Engine {
     /// state stays in force and the error is logged, recorded and shown in `STATUS=`.
     pub fn reload(&self, trigger: Trigger) -> Result<MaintenanceStatus, Error> {
         let mut journal = self.lock();
+        journal.config_digest = self.config_digest();
         let started = notify::monotonic_usec();
         notify::reloading(started);
         let old = self.current();
@@ -128,6 +131,12 @@ impl Engine {
                 Err(e)
             }
         };
+        #[cfg(feature = "metrics")]
+        metrics::counter!(
+            "rocket_maintenance_reloads_total",
+            "result" => if outcome.is_ok() { "ok" } else { "failed" }
+        )
+        .increment(1);
         let current = self.current();
         let error = journal.last_error.clone();
         journal.attempts.push(ReloadAttempt {
@@ -149,5 +158,20 @@ impl Engine {
             }
             Err(e) => Err(e),
         }
+    }
+}
+
+impl Engine {
+    /// A digest of the config file's bytes as they are now (`None` without a file).
+    pub(super) fn config_digest(&self) -> Option<[u8; 32]> {
+        use sha2::Digest;
+        let bytes = std::fs::read(self.config_path.as_ref()?).ok()?;
+        Some(sha2::Sha256::digest(&bytes).into())
+    }
+
+    /// Whether the config file's bytes differ from those the last reload (or the start) read.
+    pub fn config_changed(&self) -> bool {
+        let now = self.config_digest();
+        self.lock().config_digest != now
     }
 }

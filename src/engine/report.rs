@@ -8,8 +8,21 @@ use crate::state::State;
 use crate::status::MaintenanceStatus;
 
 impl Engine {
+    /// Rewrites the live state (counts, drain) as it stands, and `STATUS=` when `status` (the
+    /// `warn_after` suffix changed): the once-a-second ticker calls it when something changed.
+    pub fn refresh_live(&self, status: bool) {
+        let mut journal = self.lock();
+        self.write_live_file(&mut journal);
+        if status {
+            notify::status(&self.status_of(&self.current(), &journal));
+        }
+    }
+
     pub(super) fn status_of(&self, state: &State, journal: &Journal) -> String {
-        let line = self.status_line(state, journal.last_error.as_deref());
+        let mut line = self.status_line(state, journal.last_error.as_deref());
+        if let Some(on_for) = over_warn_after(state) {
+            line = format!("{line} (on for {on_for}, over warn_after)");
+        }
         match &journal.fleet_error {
             Some(e) => format!("{line}; fleet store failing, state kept: {e}"),
             None => line,
@@ -67,6 +80,13 @@ impl Engine {
             fleet_generation: state.overlay.as_ref().map(|o| o.generation),
             fleet_error: journal.fleet_error.clone(),
             reloads: journal.attempts.clone(),
+            counts: state.counts.document(),
+            writes_in_flight: self.older_writes_in_flight(),
+            drained: self.older_writes_in_flight() == 0,
+            reason: p.audit.reason.clone(),
+            changed_by: p.audit.changed_by.clone(),
+            changed_at: p.audit.changed_at.clone(),
+            over_warn_after: over_warn_after(&state).is_some(),
         };
         match live.write(&journal.live_path) {
             Ok(()) => journal.live_file_failed = false,
@@ -77,4 +97,20 @@ impl Engine {
             Err(_) => {}
         }
     }
+}
+
+/// How long maintenance has been on (`5h 12m`), when that is longer than `warn_after`.
+pub(crate) fn over_warn_after(state: &State) -> Option<String> {
+    let warn_after = state.policy().warn_after?;
+    let on_for = std::time::SystemTime::now()
+        .duration_since(state.since?)
+        .ok()?;
+    (on_for > warn_after).then(|| {
+        let minutes = on_for.as_secs() / 60;
+        match (minutes / 60, minutes % 60) {
+            (0, m) => format!("{m}m"),
+            (h, 0) => format!("{h}h"),
+            (h, m) => format!("{h}h {m}m"),
+        }
+    })
 }

@@ -22,7 +22,7 @@ use crate::handle::MaintenanceHandle;
 use crate::load::FigmentSource;
 use crate::notify;
 use crate::page::HandlebarsHook;
-use crate::policy::{RequestFacts, Verdict, COOKIE_NAME, HEADER_NAME};
+use crate::policy::{is_safe, RequestFacts, Rule, Verdict, COOKIE_NAME, HEADER_NAME};
 use crate::signals::{self, Slot};
 use crate::snapshot::{Snapshot, ANSWER_PREFIX, OPEN_PREFIX};
 use crate::status::MaintenanceStatus;
@@ -199,6 +199,10 @@ impl Maintenance {
     /// state read through the swap's guard. A snapshot is taken only by whoever needs one later
     /// (a guard), or by [`decide`](Self::decide) when the verdict must be kept.
     fn passes_while_off(&self, engine: &Engine, req: &mut Request<'_>) -> bool {
+        // Writes take the full path even while off: the drain tracks them.
+        if !is_safe(req.method()) {
+            return false;
+        }
         let live = engine.live.load();
         if live.active.is_some() {
             return false;
@@ -249,6 +253,22 @@ impl Maintenance {
     fn apply(&self, engine: &Engine, req: &mut Request<'_>, verdict: Verdict) {
         let snapshot = Snapshot::take(req, engine);
         let _ = snapshot.verdict.set(verdict);
+        let counts = &snapshot.state.counts;
+        let active = snapshot.state.active.is_some();
+        let passes = matches!(
+            verdict,
+            Verdict::Pass | Verdict::PassWithBypassHeader | Verdict::PassBy(_)
+        );
+        if passes && !is_safe(req.method()) {
+            counts.write_started();
+            snapshot.write_admitted.store(true, Ordering::Relaxed);
+        }
+        match verdict {
+            Verdict::PassBy(rule) => counts.passed(rule),
+            Verdict::PassWithBypassHeader if active => counts.passed(Rule::Bypass),
+            Verdict::Login { .. } if active => counts.bypass_login(),
+            _ => {}
+        }
         let has_secret = snapshot.state.policy().has_bypass_secret();
         // The secret in the bypass header never reaches the app, whatever the verdict. (Rocket
         // can replace a header but not remove one: it is left empty.)
@@ -256,8 +276,10 @@ impl Maintenance {
             req.replace_header(Header::new(HEADER_NAME, ""));
         }
         match verdict {
-            Verdict::Pass | Verdict::PassWithBypassHeader => {}
-            Verdict::Login { .. } => req.set_uri(Origin::const_new(ANSWER_PREFIX, None)),
+            Verdict::Pass | Verdict::PassWithBypassHeader | Verdict::PassBy(_) => {}
+            Verdict::Login { .. } | Verdict::Health { .. } => {
+                req.set_uri(Origin::const_new(ANSWER_PREFIX, None))
+            }
             Verdict::Hold { .. } => move_under(req, OPEN_PREFIX),
         }
     }
@@ -386,6 +408,10 @@ impl Fairing for Maintenance {
             tracing::warn!("maintenance: {warning}");
         }
         crate::schedule::spawn_window_scheduler(Arc::downgrade(engine));
+        crate::schedule::spawn_live_ticker(Arc::downgrade(engine));
+        if let (true, Some(config)) = (state.policy().watch, engine.config_path()) {
+            crate::watch::spawn(Arc::downgrade(engine), config.to_path_buf());
+        }
         crate::schedule::spawn_watchdog();
         #[cfg(feature = "fleet")]
         crate::engine::fleet::spawn(Arc::downgrade(engine));
@@ -417,29 +443,46 @@ impl Fairing for Maintenance {
                 false
             });
             if exempt.await {
-                verdict = Verdict::Pass;
+                verdict = Verdict::PassBy(Rule::Exempt);
             }
         }
         self.apply(engine, req, verdict);
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
-        // Only a failed `ForceOn` guard leaves work here, and it answers with the maintenance
-        // status: any other response is left alone without taking a snapshot.
+        // Off, a read that did not answer with the maintenance status leaves no work here (one
+        // atomic load). Otherwise: a failed `ForceOn` guard's answer is replaced, a write is
+        // marked done (the drain), and while on the request is counted.
         let Some(engine) = self.engine.get() else {
             return;
         };
-        if res.status().code != engine.status_code.load(Ordering::Relaxed)
-            || req
-                .route()
-                .and_then(|r| r.name.as_deref())
-                .is_some_and(|name| name.starts_with("rocket_maintenance::"))
-        {
+        let maintenance_status = res.status().code == engine.status_code.load(Ordering::Relaxed);
+        let active = engine.active.load(Ordering::Relaxed);
+        if !active && !maintenance_status && is_safe(req.method()) {
             return;
         }
         let Some(snapshot) = Snapshot::of(req) else {
             return;
         };
+        if snapshot.write_admitted.swap(false, Ordering::Relaxed) {
+            snapshot.state.counts.write_done();
+        }
+        let ours = req
+            .route()
+            .and_then(|r| r.name.as_deref())
+            .is_some_and(|name| name.starts_with("rocket_maintenance::"));
+        if snapshot.state.active.is_some() {
+            if let Verdict::Hold { .. } = snapshot.verdict() {
+                if ours {
+                    snapshot.state.counts.held();
+                } else {
+                    snapshot.state.counts.passed(Rule::ForceOff);
+                }
+            }
+        }
+        if !maintenance_status || ours {
+            return;
+        }
         if snapshot.forced_on.load(Ordering::Relaxed) {
             let state = &snapshot.state;
             let facts = RequestFacts {

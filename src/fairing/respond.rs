@@ -110,3 +110,29 @@ pub(crate) fn login_response<'r>(state: &State, secure: bool) -> Response<'r> {
     }
     response.finalize()
 }
+
+/// The answer to `health_path` (always `200`: alive and serving) and `ready_path` (`503` while
+/// fully in maintenance): `{"status": "ok", "maintenance": "off"|"on"|"read_only",
+/// "generation": N}`, never cached.
+pub(crate) fn health_response<'r>(state: &State, ready: bool) -> Response<'r> {
+    let mode = match (state.active.is_some(), state.policy().read_only) {
+        (false, _) => "off",
+        (true, true) => "read_only",
+        (true, false) => "on",
+    };
+    let status = if ready && mode == "on" {
+        Status::ServiceUnavailable
+    } else {
+        Status::Ok
+    };
+    let body = format!(
+        "{{\"status\":\"ok\",\"maintenance\":\"{mode}\",\"generation\":{}}}",
+        state.generation
+    );
+    Response::build()
+        .status(status)
+        .header(ContentType::JSON)
+        .raw_header("Cache-Control", "no-store")
+        .sized_body(body.len(), Cursor::new(body))
+        .finalize()
+}

@@ -14,7 +14,7 @@ use rocket::http::{Method, Status};
 use rocket::route::{Handler, Outcome};
 use rocket::{Build, Data, Request, Rocket, Route};
 
-use super::respond::{login_response, maintenance_response};
+use super::respond::{health_response, login_response, maintenance_response};
 use super::Maintenance;
 use crate::policy::Verdict;
 use crate::snapshot::{Snapshot, ANSWER_PREFIX, OPEN_PREFIX};
@@ -148,6 +148,7 @@ impl Handler for Answer {
                 redirect,
             )),
             Verdict::Login { secure } => Outcome::Success(login_response(&snapshot.state, secure)),
+            Verdict::Health { ready } => Outcome::Success(health_response(&snapshot.state, ready)),
             _ => Outcome::forward(data, Status::NotFound),
         }
     }

@@ -36,6 +36,9 @@ pub struct Switch {
     /// `ends_at`, RFC 3339.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ends_at: Option<String>,
+    /// `--reason`: the operator's note (shown to operators only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl Switch {
@@ -48,6 +51,8 @@ impl Switch {
             read_only: self.read_only,
             starts_at: self.starts_at.clone(),
             ends_at: self.ends_at.clone(),
+            reason: self.reason.clone(),
+            ..SwitchKeys::default()
         }
     }
 
@@ -168,4 +173,11 @@ pub struct Heartbeat {
     pub on: bool,
     /// Its process id.
     pub pid: u32,
+    /// Whether no write admitted under an earlier state is still running there.
+    #[serde(default = "yes")]
+    pub drained: bool,
+}
+
+fn yes() -> bool {
+    true
 }

@@ -20,13 +20,15 @@ pub struct SwitchReport {
 
 /// The operator side of `on`/`off`: validates the switch keys, writes the whole record (bumping
 /// the generation and publishing, in one transaction) and, with `wait`, returns only when every
-/// live instance reports the new generation. No live instance at all is an error (a mistyped
+/// live instance reports the new generation (and, with `drain`, that no write admitted before is
+/// still running there). No live instance at all is an error (a mistyped
 /// namespace must not look like success) unless `wait` is `None`.
 pub async fn switch(
     config: &FleetConfig,
     switch: &Switch,
     set_by: &str,
     wait: Option<Duration>,
+    drain: bool,
 ) -> Result<SwitchReport, Error> {
     switch.validate()?;
     let start = std::time::Instant::now();
@@ -57,7 +59,7 @@ pub async fn switch(
         let instances = config.instances(&mut conn).await.map_err(fail)?;
         let (applied, behind): (Vec<_>, Vec<_>) = instances
             .into_iter()
-            .partition(|(_, beat)| beat.generation >= generation);
+            .partition(|(_, beat)| beat.generation >= generation && (!drain || beat.drained));
         if behind.is_empty() && !applied.is_empty() {
             return Ok(SwitchReport {
                 generation,

@@ -81,6 +81,39 @@ impl Policy {
                     .map_err(|reason| Error::setting("redirect", Some(toml_str(url)), reason))?,
             ),
         };
+        let warn_after = match &s.warn_after {
+            None => None,
+            Some(text) => {
+                let d = crate::settings::parse_duration(text)
+                    .map_err(|reason| Error::setting("warn_after", Some(toml_str(text)), reason))?;
+                if d < std::time::Duration::from_secs(1) {
+                    return Err(Error::setting(
+                        "warn_after",
+                        Some(toml_str(text)),
+                        "must be at least 1 s, e.g. \"4h\"",
+                    ));
+                }
+                Some(d)
+            }
+        };
+        if let Some(at) = &s.changed_at {
+            crate::settings::parse_time(at)
+                .map_err(|reason| Error::setting("changed_at", Some(toml_str(at)), reason))?;
+        }
+        let audit = super::Audit {
+            reason: s.reason.clone(),
+            changed_by: s.changed_by.clone(),
+            changed_at: s.changed_at.clone(),
+        };
+        let health_path = probe_path("health_path", s.health_path.as_deref())?;
+        let ready_path = probe_path("ready_path", s.ready_path.as_deref())?;
+        if health_path.is_some() && health_path == ready_path {
+            return Err(Error::setting(
+                "ready_path",
+                s.ready_path.as_deref().map(toml_str),
+                "is the same as `maintenance.health_path`; give each its own path",
+            ));
+        }
         let allow_paths = compile_globs("allow_paths", &s.allow_paths)?;
         let json_paths = compile_globs("json_paths", &s.json_paths)?;
         let networks = |key: &str, items: &[String]| -> Result<NetworkSet, Error> {
@@ -151,6 +184,11 @@ impl Policy {
             allow_ips,
             trusted_proxies,
             client_ip_header: s.client_ip_header,
+            health_path,
+            ready_path,
+            warn_after,
+            watch: s.watch,
+            audit,
             bypass,
         })
     }
@@ -301,5 +339,33 @@ fn compile_messages(
             );
             Ok(out)
         }
+    }
+}
+
+/// A probe path (`health_path`, `ready_path`): an exact path in the form Rocket routes on (no
+/// trailing or doubled slash, no `.` or `..`, no percent-encoding, no query).
+fn probe_path(key: &str, path: Option<&str>) -> Result<Option<String>, Error> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let routed = rocket::http::uri::Origin::parse(path)
+        .ok()
+        .filter(|o| o.query().is_none())
+        .and_then(|o| super::paths::routed_path(&o));
+    match routed {
+        Some(routed) if routed == path => Ok(Some(routed)),
+        Some(routed) => Err(Error::setting(
+            key,
+            Some(toml_str(path)),
+            format!(
+                "must be an exact path as Rocket routes it; write {}",
+                toml_str(&routed)
+            ),
+        )),
+        None => Err(Error::setting(
+            key,
+            Some(toml_str(path)),
+            "must be a path starting with `/`, e.g. \"/healthz\"",
+        )),
     }
 }

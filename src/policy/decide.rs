@@ -9,7 +9,7 @@ use rocket::http::Method;
 use super::bypass::HEADER_NAME;
 use super::client_ip::client_ip;
 use super::paths::{is_routed_form, routed_path};
-use super::{Policy, RequestFacts, Verdict};
+use super::{Policy, RequestFacts, Rule, Verdict};
 use crate::settings::ClientIpHeader;
 
 /// Whether the path Rocket routes `uri` on matches one of `globs`. Most paths already are in
@@ -23,7 +23,9 @@ fn matches_globs(globs: &GlobSet, uri: &Origin<'_>) -> bool {
     }
 }
 
-fn is_safe(method: Method) -> bool {
+/// `GET`, `HEAD` and `OPTIONS`: the methods read-only maintenance lets through and the drain
+/// does not track.
+pub(crate) fn is_safe(method: Method) -> bool {
     matches!(method, Method::Get | Method::Head | Method::Options)
 }
 
@@ -32,6 +34,12 @@ impl Policy {
     /// `force_off`) are decided by Rocket's router, and step 8 (`exempt_when` guards) by the
     /// fairing, which can run guards.
     pub fn decide(&self, active: bool, req: &RequestFacts<'_>, now_unix: u64) -> Verdict {
+        // 0. `health_path` and `ready_path` (GET/HEAD), in every state.
+        if self.health_path.is_some() || self.ready_path.is_some() {
+            if let Some(verdict) = self.health(req) {
+                return verdict;
+            }
+        }
         // 1. The bypass-secret path, in every state.
         if let Some(bypass) = &self.bypass {
             // Every spelling Rocket routes the same (a trailing or doubled slash, percent-encoding)
@@ -49,8 +57,11 @@ impl Policy {
             }
         }
         // 2. Not in maintenance, or a read in read-only maintenance.
-        if !active || (self.read_only && is_safe(req.method)) {
+        if !active {
             return Verdict::Pass;
+        }
+        if self.read_only && is_safe(req.method) {
+            return Verdict::PassBy(Rule::ReadOnly);
         }
         // A target that is not a path (asterisk-form `OPTIONS *`, `POST *`) matches no rule.
         if !req.uri.path().as_str().starts_with('/') {
@@ -59,14 +70,14 @@ impl Policy {
         // 5. allow_paths.
         if let Some(globs) = &self.allow_paths {
             if matches_globs(globs, req.uri) {
-                return Verdict::Pass;
+                return Verdict::PassBy(Rule::AllowPaths);
             }
         }
         // 6. allow_ips, with the client address per trusted_proxies.
         if !self.allow_ips.is_empty() {
             if let Some(ip) = self.client(req) {
                 if self.allow_ips.contains(ip) {
-                    return Verdict::Pass;
+                    return Verdict::PassBy(Rule::AllowIps);
                 }
             }
         }
@@ -79,13 +90,33 @@ impl Policy {
             }
             if let Some(value) = req.bypass_cookie {
                 if bypass.cookie_is_valid(value, now_unix) {
-                    return Verdict::Pass;
+                    return Verdict::PassBy(Rule::Bypass);
                 }
             }
         }
         // 9. Held back (step 8 is the fairing's).
         let redirect = self.redirect_applies(req);
         Verdict::Hold { redirect }
+    }
+
+    /// Step 0: `GET`/`HEAD` of `health_path` or `ready_path`, compared in routed form.
+    fn health(&self, req: &RequestFacts<'_>) -> Option<Verdict> {
+        if !matches!(req.method, Method::Get | Method::Head) {
+            return None;
+        }
+        let raw = req.uri.path().as_str();
+        let routed = if is_routed_form(raw) {
+            std::borrow::Cow::Borrowed(raw)
+        } else {
+            std::borrow::Cow::Owned(routed_path(req.uri)?)
+        };
+        if self.health_path.as_deref() == Some(&*routed) {
+            Some(Verdict::Health { ready: false })
+        } else if self.ready_path.as_deref() == Some(&*routed) {
+            Some(Verdict::Health { ready: true })
+        } else {
+            None
+        }
     }
 
     /// The client's address, believing forwarding headers only from trusted proxies.

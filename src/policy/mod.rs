@@ -12,6 +12,7 @@ mod bypass;
 mod client_ip;
 mod compile;
 mod decide;
+pub(crate) use decide::is_safe;
 mod networks;
 mod paths;
 mod redirect;
@@ -93,6 +94,42 @@ pub(crate) struct Policy {
     trusted_proxies: NetworkSet,
     client_ip_header: crate::settings::ClientIpHeader,
     bypass: Option<BypassSecret>,
+    /// `warn_after`: log (and say in `STATUS=`) when maintenance has been on longer.
+    pub warn_after: Option<std::time::Duration>,
+    /// `watch`: reload when the config file changes.
+    pub watch: bool,
+    /// Who turned it on or off, when and why: operators only, never visitors.
+    pub audit: Audit,
+    /// `health_path`, in routed form.
+    pub health_path: Option<String>,
+    /// `ready_path`, in routed form.
+    pub ready_path: Option<String>,
+}
+
+/// An operator's note on the last change (`reason`, `changed_by`, `changed_at`): shown in the
+/// log, the journal, the live state and `rocket-maintenance status`, never to visitors.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Audit {
+    pub reason: Option<String>,
+    pub changed_by: Option<String>,
+    pub changed_at: Option<String>,
+}
+
+/// The rule that let a request through during maintenance, for the counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rule {
+    /// A `force_off` route (decided by Rocket's router: counted when it answers).
+    ForceOff,
+    /// `allow_paths`.
+    AllowPaths,
+    /// `allow_ips`.
+    AllowIps,
+    /// The bypass cookie or header.
+    Bypass,
+    /// An `exempt_when` guard.
+    Exempt,
+    /// A read in read-only maintenance.
+    ReadOnly,
 }
 
 /// What the request brings to the decision.
@@ -118,6 +155,13 @@ pub(crate) enum Verdict {
     Login {
         /// Whether the cookie gets `Secure`.
         secure: bool,
+    },
+    /// Let it through during maintenance, by a rule (counted).
+    PassBy(Rule),
+    /// `health_path` (`ready: false`) or `ready_path` (`ready: true`): the fairing's own answer.
+    Health {
+        /// Whether this is the readiness path.
+        ready: bool,
     },
     /// Hold it back: the maintenance response (unless an `exempt_when` guard passes).
     Hold {

@@ -432,3 +432,33 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+impl Demo {
+    /// The demo's live state, as its file says now.
+    pub fn live(&self) -> serde_json::Value {
+        let path = self
+            .dir
+            .path()
+            .join("run")
+            .join(format!("{}.json", self.pid()));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// Waits (at most `timeout`) until `check` holds for the live state; returns the last one.
+    pub fn wait_live(
+        &self,
+        timeout: std::time::Duration,
+        check: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let live = self.live();
+            if check(&live) || std::time::Instant::now() >= deadline {
+                return live;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}

@@ -100,7 +100,19 @@ impl Error {
     pub(crate) fn located(mut self, figment: &figment::Figment) -> Self {
         if let Error::Setting { key, origin, .. } = &mut self {
             if origin.is_none() {
-                *origin = figment.find_metadata(key).map(describe_metadata);
+                // `maintenance.allow_ips[2]` is not a figment path: look up `allow_ips`, and
+                // failing that each parent, so that every error names its file.
+                let mut path = key.split('[').next().unwrap_or(key).to_string();
+                loop {
+                    if let Some(md) = figment.find_metadata(&path) {
+                        *origin = Some(describe_metadata(md));
+                        break;
+                    }
+                    match path.rfind('.') {
+                        Some(cut) => path.truncate(cut),
+                        None => break,
+                    }
+                }
             }
         }
         self

@@ -96,3 +96,31 @@ fn an_unreadable_config_keeps_the_old_state() {
         "old state kept"
     );
 }
+
+/// Every error names the file, also for a list item (`allow_ips[0]`), and says in words what was
+/// expected and found.
+#[test]
+fn errors_name_the_file_for_list_items_too() {
+    use rocket::figment::providers::{Format, Toml};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Rocket.toml");
+    for (text, key) in [
+        (
+            "[default.maintenance]\nallow_ips = [\"10.0.0.0/33\"]\n",
+            "maintenance.allow_ips[0]",
+        ),
+        (
+            "[default.maintenance]\nretry_after = true\n",
+            "maintenance.retry_after",
+        ),
+    ] {
+        std::fs::write(&path, text).unwrap();
+        let figment = rocket::figment::Figment::from(rocket::Config::default())
+            .merge(Toml::file_exact(&path).nested());
+        let err = rocket_maintenance::check_settings(&figment)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(key), "{err}");
+        assert!(err.contains(&path.display().to_string()), "{err}");
+    }
+}

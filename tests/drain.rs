@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use rocket::{post, routes};
@@ -53,18 +52,13 @@ fn on_drain_waits_for_writes_in_flight() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let pid = std::process::id().to_string();
+    let runtime_dir = runtime.path().to_str().unwrap().to_string();
     let cli = |args: &[&str]| {
-        let out = Command::new(common::cli_bin())
-            .args(args)
-            .env("XDG_RUNTIME_DIR", runtime.path())
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), text)
+        common::run_cli(
+            args,
+            dir.path(),
+            &[("XDG_RUNTIME_DIR", runtime_dir.as_str())],
+        )
     };
 
     // A slow write in flight: --drain with a short timeout fails and says how many run.

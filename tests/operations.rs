@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use common::{client, demo_config, rocket_with, Demo};
@@ -12,20 +11,7 @@ use rocket::http::Status;
 use rocket::{get, routes};
 
 fn cli(args: &[&str], cwd: &std::path::Path) -> (bool, String) {
-    let out = Command::new(common::cli_bin())
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("ROCKET_CONFIG")
-        .env_remove("ROCKET_PROFILE")
-        .env("SUDO_USER", "alice")
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    common::run_cli(args, cwd, &[("SUDO_USER", "alice")])
 }
 
 #[get("/healthz")]

@@ -195,6 +195,18 @@ impl Maintenance {
 }
 
 impl Maintenance {
+    /// What a request brings to the decision.
+    fn facts<'a>(&self, req: &'a Request<'_>, bypass_cookie: Option<&'a str>) -> RequestFacts<'a> {
+        RequestFacts {
+            method: req.method(),
+            uri: req.uri(),
+            peer: req.remote().map(|a| a.ip()),
+            headers: req.headers(),
+            bypass_cookie,
+            tls: self.tls.load(Ordering::Relaxed),
+        }
+    }
+
     /// Off, a request that passes takes no snapshot and allocates nothing: it is decided on the
     /// state read through the swap's guard. A snapshot is taken only by whoever needs one later
     /// (a guard), or by [`decide`](Self::decide) when the verdict must be kept.
@@ -208,14 +220,7 @@ impl Maintenance {
             return false;
         }
         let policy = live.policy();
-        let facts = RequestFacts {
-            method: req.method(),
-            uri: req.uri(),
-            peer: req.remote().map(|a| a.ip()),
-            headers: req.headers(),
-            bypass_cookie: None,
-            tls: self.tls.load(Ordering::Relaxed),
-        };
+        let facts = self.facts(req, None);
         if let Verdict::Pass | Verdict::PassWithBypassHeader = policy.decide(false, &facts, 0) {
             if policy.has_bypass_secret() && req.headers().contains(HEADER_NAME) {
                 req.replace_header(Header::new(HEADER_NAME, ""));
@@ -232,18 +237,12 @@ impl Maintenance {
         let state = &snapshot.state;
         let active = state.active.is_some();
         let policy = state.policy();
-        let facts = RequestFacts {
-            method: req.method(),
-            uri: req.uri(),
-            peer: req.remote().map(|a| a.ip()),
-            headers: req.headers(),
-            bypass_cookie: if active && policy.has_bypass_secret() {
-                req.cookies().get(COOKIE_NAME).map(|c| c.value())
-            } else {
-                None
-            },
-            tls: self.tls.load(Ordering::Relaxed),
+        let cookie = if active && policy.has_bypass_secret() {
+            req.cookies().get(COOKIE_NAME).map(|c| c.value())
+        } else {
+            None
         };
+        let facts = self.facts(req, cookie);
         let now = if active { engine.unix_now() } else { 0 };
         policy.decide(active, &facts, now)
     }
@@ -485,14 +484,7 @@ impl Fairing for Maintenance {
         }
         if snapshot.forced_on.load(Ordering::Relaxed) {
             let state = &snapshot.state;
-            let facts = RequestFacts {
-                method: req.method(),
-                uri: req.uri(),
-                peer: req.remote().map(|a| a.ip()),
-                headers: req.headers(),
-                bypass_cookie: None,
-                tls: self.tls.load(Ordering::Relaxed),
-            };
+            let facts = self.facts(req, None);
             let redirect = state.policy().redirect_applies(&facts);
             *res = maintenance_response(req, None, state, redirect);
         }

@@ -462,3 +462,23 @@ impl Demo {
         }
     }
 }
+
+/// Runs the CLI in `cwd` with `env` (and no `ROCKET_CONFIG`/`ROCKET_PROFILE` of the test's
+/// own): whether it succeeded, and stdout then stderr.
+pub fn run_cli(args: &[&str], cwd: &std::path::Path, env: &[(&str, &str)]) -> (bool, String) {
+    let mut cmd = std::process::Command::new(cli_bin());
+    cmd.args(args)
+        .current_dir(cwd)
+        .env_remove("ROCKET_CONFIG")
+        .env_remove("ROCKET_PROFILE");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}

@@ -374,3 +374,42 @@ fn a_malformed_record_changes_nothing() {
         text(&out)
     );
 }
+
+/// A subscriber sees a fleet change as it sees a reload: the record flips the status.
+#[test]
+fn a_subscriber_sees_a_fleet_change() {
+    let redis = Redis::start(true);
+    let url = redis.url();
+    rocket::execute(async move {
+        let toml = format!(
+            "[maintenance]\nenabled = false\n[maintenance.fleet]\nstore = \"{url}\"\nnamespace = \"subscriber\"\npoll = \"1s\"\n"
+        );
+        let client = common::client(common::rocket_with(&toml, rocket::routes![], vec![])).await;
+        let handle = client
+            .rocket()
+            .state::<rocket_maintenance::MaintenanceHandle>()
+            .unwrap()
+            .clone();
+        let mut status = handle.subscribe();
+        assert!(!status.borrow().is_on());
+        let out = rocket::tokio::task::spawn_blocking(move || {
+            fleet_cli_output(&url, &["on", "--message", "fleet says so", "--no-wait"])
+        })
+        .await
+        .unwrap();
+        assert!(out.0, "{}", out.1);
+        rocket::tokio::time::timeout(Duration::from_secs(10), status.wait_for(|s| s.is_on()))
+            .await
+            .expect("the fleet change reached the subscriber")
+            .unwrap();
+        assert_eq!(status.borrow().reason(), Some("fleet"));
+        assert_eq!(status.borrow().message(), "fleet says so");
+    });
+}
+
+fn fleet_cli_output(url: &str, args: &[&str]) -> (bool, String) {
+    let mut all = vec![args[0], "--store", url, "--namespace", "subscriber"];
+    all.extend_from_slice(&args[1..]);
+    let out = cli(&all);
+    (out.status.success(), text(&out))
+}

@@ -70,11 +70,24 @@ pub(crate) fn negotiate(
 /// The representation `Accept` names, if any. What browsers send (no JSON, no `text/plain`, no
 /// zero weight) is HTML without a parse; anything else is parsed.
 fn named_in(value: &str) -> Option<Representation> {
-    let simple = !value.contains("json") && !value.contains("plain") && !value.contains("q=0");
-    if simple {
-        let html = value.contains("text/html") || value.contains("text/*");
-        return html.then_some(Representation::Html);
+    // One pass over the bytes: what could name JSON or plain text, or weigh a range zero, sends
+    // the header to the parser; otherwise only whether HTML is named matters.
+    let bytes = value.as_bytes();
+    let mut html = false;
+    for (i, b) in bytes.iter().enumerate() {
+        let rest = &bytes[i..];
+        match b {
+            b'j' if rest.starts_with(b"json") => return parsed(value),
+            b'p' if rest.starts_with(b"plain") => return parsed(value),
+            b'q' if rest.starts_with(b"q=0") => return parsed(value),
+            b't' if rest.starts_with(b"text/html") || rest.starts_with(b"text/*") => html = true,
+            _ => {}
+        }
     }
+    html.then_some(Representation::Html)
+}
+
+fn parsed(value: &str) -> Option<Representation> {
     Accept::from_str(value).ok().as_ref().and_then(best_named)
 }
 

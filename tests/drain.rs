@@ -82,6 +82,7 @@ fn on_drain_waits_for_writes_in_flight() {
     std::thread::sleep(Duration::from_millis(300));
     let started = Instant::now();
     let (ok, out) = cli(&["on", "--pid", &pid, "--drain", "--timeout", "10s"]);
+    eprintln!("{out}");
     let waited = started.elapsed();
     assert!(ok, "{out}");
     assert!(

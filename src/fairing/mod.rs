@@ -351,7 +351,7 @@ impl Fairing for Maintenance {
                 return Err(rocket);
             }
         };
-        let rocket = self.mount_routes(rocket, &plan);
+        let rocket = self.mount_routes(rocket, &plan, &engine);
         // Fleet: read the record before the first request is served.
         #[cfg(feature = "fleet")]
         crate::engine::fleet::initial(&engine).await;
@@ -460,24 +460,28 @@ impl Fairing for Maintenance {
         if !active && !maintenance_status && is_safe(req.method()) {
             return;
         }
-        let Some(snapshot) = Snapshot::of(req) else {
-            return;
-        };
-        if snapshot.write_admitted.swap(false, Ordering::Relaxed) {
-            snapshot.state.counts.write_done();
-        }
         let ours = req
             .route()
             .and_then(|r| r.name.as_deref())
             .is_some_and(|name| name.starts_with("rocket_maintenance::"));
-        if snapshot.state.active.is_some() {
-            if let Verdict::Hold { .. } = snapshot.verdict() {
-                if ours {
-                    snapshot.state.counts.held();
-                } else {
-                    snapshot.state.counts.passed(Rule::ForceOff);
-                }
+        // A held-back request was moved under the open prefix: answered there by the fairing
+        // (held) or by a `force_off` copy (let through). Counted on the state in force, with no
+        // look-up of the request's snapshot.
+        if active && req.uri().path().as_str().starts_with(OPEN_PREFIX) {
+            let live = engine.live.load();
+            if ours {
+                live.counts.held();
+            } else {
+                live.counts.passed(Rule::ForceOff);
             }
+        }
+        let safe = is_safe(req.method());
+        if safe && (!maintenance_status || ours) {
+            return;
+        }
+        let snapshot = Snapshot::take(req, engine);
+        if snapshot.write_admitted.swap(false, Ordering::Relaxed) {
+            snapshot.state.counts.write_done();
         }
         if !maintenance_status || ours {
             return;

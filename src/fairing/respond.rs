@@ -66,7 +66,7 @@ pub(crate) fn maintenance_response<'r>(
     if let Some(retry_after) = &pages.retry_after {
         response.raw_header("Retry-After", retry_after.as_str());
     }
-    let page = pages.pick(req.headers().get_one("Accept-Language"));
+    let page = pages.pick(|| req.headers().get_one("Accept-Language"));
     response.raw_header("Content-Language", page.tag.as_str());
     let (content_type, body) = match representation {
         Representation::Html => {

@@ -15,7 +15,10 @@ use rocket::route::{Handler, Outcome};
 use rocket::{Build, Data, Request, Rocket, Route};
 
 use super::respond::{health_response, login_response, maintenance_response};
+use std::sync::Arc;
+
 use super::Maintenance;
+use crate::engine::Engine;
 use crate::policy::Verdict;
 use crate::snapshot::{Snapshot, ANSWER_PREFIX, OPEN_PREFIX};
 
@@ -55,7 +58,12 @@ impl Maintenance {
     /// The copies are the routes themselves (no wrapper): they are open in every state, so a
     /// client that asks for the private prefix directly gets nothing it could not get anyway,
     /// and a held-back request routed to one costs no more than the route does.
-    pub(super) fn mount_routes(&self, mut rocket: Rocket<Build>, plan: &RankPlan) -> Rocket<Build> {
+    pub(super) fn mount_routes(
+        &self,
+        mut rocket: Rocket<Build>,
+        plan: &RankPlan,
+        engine: &Arc<Engine>,
+    ) -> Rocket<Build> {
         let rank = |r: i128| r as isize;
         for (base, routes) in &self.force_off {
             rocket = rocket.mount(base.as_str(), routes.clone());
@@ -98,7 +106,8 @@ impl Maintenance {
             methods
                 .iter()
                 .map(|m| {
-                    let mut r = Route::ranked(rank(plan.catch_all), *m, "/<_..>", Answer);
+                    let answer = Answer(engine.clone());
+                    let mut r = Route::ranked(rank(plan.catch_all), *m, "/<_..>", answer);
                     r.name = Some("rocket_maintenance::answer".into());
                     r
                 })
@@ -132,14 +141,13 @@ impl RankPlan {
 
 /// The catch-all: answers held-back requests and the bypass path; forwards anything else.
 #[derive(Clone)]
-struct Answer;
+struct Answer(Arc<Engine>);
 
 #[rocket::async_trait]
 impl Handler for Answer {
     async fn handle<'r>(&self, req: &'r Request<'_>, data: Data<'r>) -> Outcome<'r> {
-        let Some(snapshot) = Snapshot::of(req) else {
-            return Outcome::forward(data, Status::NotFound);
-        };
+        // The engine at hand: no look-up in Rocket's managed state per request.
+        let snapshot = Snapshot::take(req, &self.0);
         match snapshot.verdict() {
             Verdict::Hold { redirect } => Outcome::Success(maintenance_response(
                 req,

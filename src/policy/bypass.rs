@@ -220,4 +220,33 @@ mod tests {
         assert!(!s.header_matches("s3cret"));
         assert!(!s.header_matches(""));
     }
+
+    #[test]
+    fn the_cookie_key_is_derived_and_its_expiry_canonical() {
+        let s = secret();
+        let good = s.cookie_value(NOW);
+        assert!(s.cookie_is_valid(&good, NOW));
+        // The MAC key is derived from the secret (HKDF), not the secret itself.
+        let raw_key_mac = {
+            let expiry = NOW + COOKIE_LIFETIME.as_secs();
+            let mut mac =
+                <Hmac<Sha256> as KeyInit>::new_from_slice(b"s3cret-s3cret_s3cret").unwrap();
+            mac.update(expiry.to_string().as_bytes());
+            format!("v2.{expiry}.{}", hex(&mac.finalize().into_bytes()))
+        };
+        assert!(!s.cookie_is_valid(&raw_key_mac, NOW));
+        // The same expiry written another way is refused.
+        let (_, rest) = good.split_once('.').unwrap();
+        let (expiry, tag) = rest.split_once('.').unwrap();
+        for other in [
+            format!("0{expiry}"),
+            format!("+{expiry}"),
+            format!("{expiry} "),
+        ] {
+            assert!(
+                !s.cookie_is_valid(&format!("v2.{other}.{tag}"), NOW),
+                "{other}"
+            );
+        }
+    }
 }

@@ -1,0 +1,109 @@
+//! The per-request work of the fairing's `on_request`: the off fast path, the decision on the
+//! request's snapshot, and applying it (counting, blanking the bypass header, moving the
+//! request to the fairing's routes).
+
+use std::sync::atomic::Ordering;
+
+use rocket::http::uri::Origin;
+use rocket::http::Header;
+use rocket::Request;
+
+use super::routes::move_under;
+use super::Maintenance;
+use crate::engine::Engine;
+use crate::policy::{is_safe, RequestFacts, Rule, Verdict, COOKIE_NAME, HEADER_NAME};
+use crate::snapshot::{Snapshot, ANSWER_PREFIX, OPEN_PREFIX};
+
+impl Maintenance {
+    /// What a request brings to the decision.
+    pub(super) fn facts<'a>(
+        &self,
+        req: &'a Request<'_>,
+        bypass_cookie: Option<&'a str>,
+    ) -> RequestFacts<'a> {
+        RequestFacts {
+            method: req.method(),
+            uri: req.uri(),
+            peer: req.remote().map(|a| a.ip()),
+            headers: req.headers(),
+            bypass_cookie,
+            tls: self.tls.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Off, a request that passes takes no snapshot and allocates nothing: it is decided on the
+    /// state read through the swap's guard. A snapshot is taken only by whoever needs one later
+    /// (a guard), or by [`decide`](Self::decide) when the verdict must be kept.
+    pub(super) fn passes_while_off(&self, engine: &Engine, req: &mut Request<'_>) -> bool {
+        // Writes take the full path even while off: the drain tracks them.
+        if !is_safe(req.method()) {
+            return false;
+        }
+        let live = engine.live.load();
+        if live.active.is_some() {
+            return false;
+        }
+        let policy = live.policy();
+        let facts = self.facts(req, None);
+        if let Verdict::Pass | Verdict::PassWithBypassHeader = policy.decide(false, &facts, 0) {
+            if policy.has_bypass_secret() && req.headers().contains(HEADER_NAME) {
+                req.replace_header(Header::new(HEADER_NAME, ""));
+            }
+            return true;
+        }
+        false
+    }
+
+    /// The decision on the request's snapshot (steps 1 to 7), kept for the guards and the
+    /// answer. Synchronous: only `exempt_when` guards (step 8) need to await.
+    pub(super) fn decide(&self, engine: &Engine, req: &Request<'_>) -> Verdict {
+        let snapshot = Snapshot::take(req, engine);
+        let state = &snapshot.state;
+        let active = state.active.is_some();
+        let policy = state.policy();
+        let cookie = if active && policy.has_bypass_secret() {
+            req.cookies().get(COOKIE_NAME).map(|c| c.value())
+        } else {
+            None
+        };
+        let facts = self.facts(req, cookie);
+        let now = if active { engine.unix_now() } else { 0 };
+        policy.decide(active, &facts, now)
+    }
+
+    /// Keeps the verdict in the request's snapshot, blanks the bypass header, and moves a
+    /// held-back request (or the bypass path) to the fairing's routes.
+    pub(super) fn apply(&self, engine: &Engine, req: &mut Request<'_>, verdict: Verdict) {
+        let snapshot = Snapshot::take(req, engine);
+        let _ = snapshot.verdict.set(verdict);
+        let counts = &snapshot.state.counts;
+        let active = snapshot.state.active.is_some();
+        let passes = matches!(
+            verdict,
+            Verdict::Pass | Verdict::PassWithBypassHeader | Verdict::PassBy(_)
+        );
+        if passes && !is_safe(req.method()) {
+            counts.write_started();
+            snapshot.write_admitted.store(true, Ordering::Relaxed);
+        }
+        match verdict {
+            Verdict::PassBy(rule) => counts.passed(rule),
+            Verdict::PassWithBypassHeader if active => counts.passed(Rule::Bypass),
+            Verdict::Login { .. } if active => counts.bypass_login(),
+            _ => {}
+        }
+        let has_secret = snapshot.state.policy().has_bypass_secret();
+        // The secret in the bypass header never reaches the app, whatever the verdict. (Rocket
+        // can replace a header but not remove one: it is left empty.)
+        if has_secret && req.headers().contains(HEADER_NAME) {
+            req.replace_header(Header::new(HEADER_NAME, ""));
+        }
+        match verdict {
+            Verdict::Pass | Verdict::PassWithBypassHeader | Verdict::PassBy(_) => {}
+            Verdict::Login { .. } | Verdict::Health { .. } => {
+                req.set_uri(Origin::const_new(ANSWER_PREFIX, None))
+            }
+            Verdict::Hold { .. } => move_under(req, OPEN_PREFIX),
+        }
+    }
+}

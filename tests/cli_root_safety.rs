@@ -122,39 +122,52 @@ fn root_never_follows_a_planted_lock_symlink_or_prints_a_foreign_file() {
     );
 }
 
+/// A process of user `nobody` that ignores SIGHUP (a service that never answers), with a live
+/// state of its own in `run` whose fields `forge` gives (the pid is filled in), written as
+/// `nobody`. Returns the process.
+fn forged_service(
+    run: &std::path::Path,
+    forge: impl Fn(u32) -> serde_json::Value,
+) -> std::process::Child {
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    nix::unistd::chown(run, Some(nobody.uid), Some(nobody.gid)).unwrap();
+    let service = Command::new("sh")
+        .args(["-c", "trap '' HUP; sleep 30"])
+        .env("RUNTIME_DIRECTORY", run)
+        .uid(nobody.uid.as_raw())
+        .gid(nobody.gid.as_raw())
+        .spawn()
+        .unwrap();
+    let live = run.join(format!("{}.json", service.id()));
+    std::fs::write(&live, forge(service.id()).to_string()).unwrap();
+    nix::unistd::chown(&live, Some(nobody.uid), Some(nobody.gid)).unwrap();
+    service
+}
+
+fn live_state(pid: u32, config_path: Option<&std::path::Path>, status: &str) -> serde_json::Value {
+    serde_json::json!({
+        "pid": pid, "generation": 1, "on": false, "read_only": false, "why": null,
+        "since": null, "message": "", "config_path": config_path, "profile": "default",
+        "template_dir": "/tmp", "status": status, "last_error": null, "reloads": []
+    })
+}
+
 /// A live state that another user (the service's) wrote names the config root edits only when
 /// that user can read it and cannot change it: a forged one pointing at a root-only file is
-/// refused, and that file is untouched (the audit's finding 2).
+/// refused, and that file is untouched (the audit's finding 2); one that names another process
+/// is refused too.
 #[test]
 fn a_forged_live_state_cannot_point_roots_edit_at_another_file() {
     if !is_root() {
         return;
     }
-    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
     let run = tempfile::tempdir().unwrap();
-    nix::unistd::chown(run.path(), Some(nobody.uid), Some(nobody.gid)).unwrap();
-    // A process of the service's user that ignores SIGHUP.
-    let mut service = Command::new("sh")
-        .args(["-c", "trap '' HUP; sleep 30"])
-        .env("RUNTIME_DIRECTORY", run.path())
-        .uid(nobody.uid.as_raw())
-        .gid(nobody.gid.as_raw())
-        .spawn()
-        .unwrap();
-    let pid = service.id();
     // The file the forgery aims at: root's alone.
     let (_dir, victim) = config_dir(0o600);
     let before = std::fs::read(&victim).unwrap();
-    let forged = serde_json::json!({
-        "pid": pid, "generation": 1, "on": false, "read_only": false, "why": null,
-        "since": null, "message": "", "config_path": victim, "profile": "default",
-        "template_dir": "/tmp", "status": "owned", "last_error": null, "reloads": []
-    });
-    let live = run.path().join(format!("{pid}.json"));
-    std::fs::write(&live, forged.to_string()).unwrap();
-    nix::unistd::chown(&live, Some(nobody.uid), Some(nobody.gid)).unwrap();
+    let mut service = forged_service(run.path(), |pid| live_state(pid, Some(&victim), "owned"));
     let out = Command::new(common::cli_bin())
-        .args(["on", "--pid", &pid.to_string(), "--timeout", "2s"])
+        .args(["on", "--pid", &service.id().to_string(), "--timeout", "2s"])
         .env("RUNTIME_DIRECTORY", run.path())
         .output()
         .unwrap();
@@ -169,25 +182,9 @@ fn a_forged_live_state_cannot_point_roots_edit_at_another_file() {
         "root edited the forged target"
     );
 
-    // A live state that names another process is refused too.
-    let forged = serde_json::json!({
-        "pid": 1, "generation": 1, "on": false, "read_only": false, "why": null,
-        "since": null, "message": "", "config_path": null, "profile": "default",
-        "template_dir": "/tmp", "status": "", "last_error": null, "reloads": []
-    });
-    let mut service = Command::new("sh")
-        .args(["-c", "trap '' HUP; sleep 30"])
-        .env("RUNTIME_DIRECTORY", run.path())
-        .uid(nobody.uid.as_raw())
-        .gid(nobody.gid.as_raw())
-        .spawn()
-        .unwrap();
-    let pid = service.id();
-    let live = run.path().join(format!("{pid}.json"));
-    std::fs::write(&live, forged.to_string()).unwrap();
-    nix::unistd::chown(&live, Some(nobody.uid), Some(nobody.gid)).unwrap();
+    let mut service = forged_service(run.path(), |_| live_state(1, None, ""));
     let out = Command::new(common::cli_bin())
-        .args(["status", "--pid", &pid.to_string()])
+        .args(["status", "--pid", &service.id().to_string()])
         .env("RUNTIME_DIRECTORY", run.path())
         .output()
         .unwrap();

@@ -17,6 +17,9 @@ use crate::error::Error;
 /// How many reload attempts the file keeps.
 pub const KEPT_ATTEMPTS: usize = 32;
 
+/// The largest live-state file read.
+const MAX_LIVE_BYTES: u64 = 1024 * 1024;
+
 /// One reload attempt, as recorded in the live state.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[non_exhaustive]
@@ -150,19 +153,46 @@ impl LiveState {
     /// Reads a live-state file, which must belong to user `owner` (the service's): a file
     /// planted by another user is refused.
     pub fn read_owned_by(path: &Path, owner: u32) -> Result<LiveState, Error> {
-        use std::os::unix::fs::MetadataExt;
-        let meta = std::fs::metadata(path)
+        use std::io::Read;
+        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+        // Opened without following a symlink and without blocking (a FIFO put there must not
+        // hang the CLI); the checks are made on what was opened, and at most 1 MiB is read.
+        let flags = nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(flags.bits())
+            .open(path)
             .map_err(|e| Error::io(format!("reading the live state {}", path.display()), e))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::io(format!("reading the live state {}", path.display()), e))?;
+        let refuse = |reason: String| Error::LiveState {
+            path: path.to_path_buf(),
+            reason,
+        };
         if meta.uid() != owner {
-            return Err(Error::LiveState {
-                path: path.to_path_buf(),
-                reason: format!(
-                    "refusing it: it belongs to uid {}, not to the service's uid {owner}",
-                    meta.uid()
-                ),
-            });
+            return Err(refuse(format!(
+                "refusing it: it belongs to uid {}, not to the service's uid {owner}",
+                meta.uid()
+            )));
         }
-        LiveState::read(path)
+        if !meta.is_file() || meta.len() > MAX_LIVE_BYTES {
+            return Err(refuse(
+                "refusing it: not a regular file of at most 1 MiB".into(),
+            ));
+        }
+        let mut text = Vec::new();
+        file.take(MAX_LIVE_BYTES)
+            .read_to_end(&mut text)
+            .map_err(|e| Error::io(format!("reading the live state {}", path.display()), e))?;
+        // serde's message may quote the file: say where, not what.
+        serde_json::from_slice(&text).map_err(|e| {
+            refuse(format!(
+                "is not a live state (line {}, column {})",
+                e.line(),
+                e.column()
+            ))
+        })
     }
 
     /// Reads a live-state file.

@@ -49,15 +49,25 @@ fn secret_values(config_text: &str) -> Vec<&str> {
             {
                 let close = &rest[..3];
                 body.find(close).map_or(body, |end| &body[..end])
-            } else if let Some(body) = rest.strip_prefix(['"', '\'']) {
-                let quote = rest.as_bytes()[0] as char;
+            } else if let Some(body) = rest.strip_prefix('"') {
+                // A basic string: up to the first quote not escaped, or the end of the line.
                 let line = body.split('\n').next().unwrap_or(body);
-                line.find(quote).map_or(line, |end| &line[..end])
+                let mut escaped = false;
+                let end = line
+                    .char_indices()
+                    .find(|&(_, c)| {
+                        let closes = c == '"' && !escaped;
+                        escaped = c == '\\' && !escaped;
+                        closes
+                    })
+                    .map_or(line.len(), |(i, _)| i);
+                &line[..end]
+            } else if let Some(body) = rest.strip_prefix('\'') {
+                let line = body.split('\n').next().unwrap_or(body);
+                line.find('\'').map_or(line, |end| &line[..end])
             } else {
-                let end = rest
-                    .find([',', '}', '#', ' ', '\t', '\r', '\n'])
-                    .unwrap_or(rest.len());
-                &rest[..end]
+                // Unquoted (a syntax error, or a number): everything to the end of the line.
+                rest.split('\n').next().unwrap_or(rest).trim_end()
             };
             out.push(value);
             out.extend(value.lines().map(str::trim));
@@ -180,6 +190,19 @@ mod tests {
             escape_controls("back soon\nmaintenance off (generation 9)"),
             "back soon\\nmaintenance off (generation 9)"
         );
+    }
+
+    #[test]
+    fn unquoted_and_escaped_secrets_are_redacted_whole() {
+        let config = "[default.maintenance]\nbypass_secret = correct horse battery staple\n";
+        let out = redact_config_values(
+            "error at: bypass_secret = correct horse battery staple",
+            config,
+        );
+        assert!(!out.contains("horse") && !out.contains("staple"), "{out}");
+        let config = "[default.maintenance]\nbypass_secret = \"Xy\\\"secret-rest\" ]\n";
+        let out = redact_config_values("found Xy\\\"secret-rest here", config);
+        assert!(!out.contains("secret-rest"), "{out}");
     }
 
     #[test]

@@ -193,3 +193,62 @@ fn a_forged_live_state_cannot_point_roots_edit_at_another_file() {
     assert!(!out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("names process 1"), "{}", text(&out));
 }
+
+/// The path as given counts too: a config reached through a directory another user owns (here a
+/// symlink in it) is refused, however root-owned its target is; and `status` never prints a file
+/// that is not TOML.
+#[test]
+fn a_path_through_another_users_directory_is_refused_and_status_quotes_nothing() {
+    if !is_root() {
+        return;
+    }
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    let (target_dir, _config) = config_dir(0o640);
+    let theirs = tempfile::tempdir().unwrap();
+    nix::unistd::chown(theirs.path(), Some(nobody.uid), None).unwrap();
+    std::os::unix::fs::symlink(target_dir.path(), theirs.path().join("conf")).unwrap();
+    let given = theirs.path().join("conf/Rocket.toml");
+    let out = cli(&["on", "--config", given.to_str().unwrap()]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("owned by uid"), "{}", text(&out));
+
+    let secret = target_dir.path().join("shadow");
+    std::fs::write(
+        &secret,
+        "root:$6$saltsalt$hashhashhash:19000:0:99999:7:::\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = cli(&["status", "--config", secret.to_str().unwrap()]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains("hashhashhash"), "{}", text(&out));
+}
+
+/// A live state that is a symlink (here to a root-only file) is not followed, and nothing of the
+/// file it points to is printed.
+#[test]
+fn a_live_state_symlink_is_not_followed() {
+    if !is_root() {
+        return;
+    }
+    let run = tempfile::tempdir().unwrap();
+    let secret_dir = tempfile::tempdir().unwrap();
+    let secret = secret_dir.path().join("secret.json");
+    std::fs::write(&secret, "{\"pid\": \"hunter2-root-only\"}").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut service = forged_service(run.path(), |pid| live_state(pid, None, ""));
+    let live = run.path().join(format!("{}.json", service.id()));
+    std::fs::remove_file(&live).unwrap();
+    std::os::unix::fs::symlink(&secret, &live).unwrap();
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    std::os::unix::fs::lchown(&live, Some(nobody.uid.as_raw()), Some(nobody.gid.as_raw())).unwrap();
+    let out = Command::new(common::cli_bin())
+        .args(["status", "--pid", &service.id().to_string()])
+        .env("RUNTIME_DIRECTORY", run.path())
+        .output()
+        .unwrap();
+    let _ = service.kill();
+    let _ = service.wait();
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains("hunter2"), "{}", text(&out));
+}

@@ -65,6 +65,13 @@ pub fn configured(
     template_dir: Option<&Path>,
 ) -> Result<Configured, Error> {
     let file = OpenedConfig::open(path)?;
+    // A file that is not TOML is never quoted: it may not be a config at all.
+    if let Err(e) = file.text.parse::<DocumentMut>() {
+        return Err(Error::Refused {
+            path: file.real.clone(),
+            reason: not_toml(&e, &file.text),
+        });
+    }
     Ok(check_config(&file.text, &file.real, profile, template_dir)?)
 }
 

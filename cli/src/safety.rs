@@ -101,6 +101,9 @@ impl OpenedConfig {
             )
         })?;
         if running_as_root() {
+            // The path as given (its directories and the ones holding its symlinks) and the
+            // path it resolves to: nobody but root may be able to change either.
+            check_root_owned(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))?;
             check_root_owned(&real)?;
         }
         let parent = real.parent().unwrap_or(Path::new("/"));
@@ -232,11 +235,19 @@ impl OpenedConfig {
                 Some(Gid::from_raw(self.stat.st_gid)),
             );
             if let Err(e) = owner_kept {
-                // Not root: a file of our own needs no chown; anyone else's cannot be kept.
-                if e != nix::errno::Errno::EPERM || self.stat.st_uid != Uid::effective().as_raw() {
-                    return Err(Error::errno(
-                        format!("keeping the owner of {}", self.real.display()),
-                        e,
+                // Not root: a file of our own keeps its owner, and its group only if we are a
+                // member of it. Anything else is refused, or the service might no longer read it.
+                let ours = self.stat.st_uid == Uid::effective().as_raw();
+                let group_kept =
+                    ours && fchown(&file, None, Some(Gid::from_raw(self.stat.st_gid))).is_ok();
+                if e != nix::errno::Errno::EPERM || !group_kept {
+                    return Err(refused(
+                        &self.real,
+                        format!(
+                            "its owner and group ({}:{}) cannot be kept by this user ({e}); run \
+                             the CLI as root or as a member of group {}",
+                            self.stat.st_uid, self.stat.st_gid, self.stat.st_gid
+                        ),
                     ));
                 }
             }
@@ -262,8 +273,9 @@ impl OpenedConfig {
     }
 }
 
-/// As root: refuses `real` (a resolved path) when the file or any directory on the way to it
-/// can be changed by a user other than root, naming the path and the fix.
+/// As root: refuses `real` when the file or any directory on the way to it can be changed by a
+/// user other than root, naming the path and the fix. A symlink on the way is judged by the
+/// directory that holds it (its target is checked when the caller checks the resolved path).
 pub fn check_root_owned(real: &Path) -> Result<(), Error> {
     let mut at = PathBuf::new();
     let components: Vec<_> = real.components().collect();
@@ -271,6 +283,11 @@ pub fn check_root_owned(real: &Path) -> Result<(), Error> {
         at.push(component);
         let st = nix::sys::stat::lstat(&at)
             .map_err(|e| Error::errno(format!("checking {}", at.display()), e))?;
+        if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK {
+            // Who can change a symlink is who can write its directory (checked just before);
+            // where it leads is checked as the resolved path.
+            continue;
+        }
         if i + 1 < components.len() && !is_dir(&st) {
             return Err(refused(
                 real,
@@ -329,26 +346,36 @@ pub fn groups_of(uid: u32, pid: Option<u32>) -> Vec<u32> {
 /// in. `Err` says why not.
 pub fn service_may_use(path: &Path, uid: u32, gids: &[u32]) -> Result<(), String> {
     let meta = |p: &Path| nix::sys::stat::stat(p).map_err(|e| format!("{}: {e}", p.display()));
-    let st = meta(path)?;
     let may = |st: &FileStat, bits: u32| {
         let mode = st.st_mode;
         (st.st_uid == uid && mode & (bits << 6) != 0)
             || (gids.contains(&st.st_gid) && mode & (bits << 3) != 0)
             || mode & bits != 0
     };
-    let dir = path.parent().unwrap_or(Path::new("/"));
-    let dst = meta(dir)?;
+    let st = meta(path)?;
     if st.st_uid == uid || may(&st, 0o2) {
         return Err(format!(
             "{} can be changed by uid {uid}, which wrote the live state",
             path.display()
         ));
     }
-    if dst.st_uid == uid || (may(&dst, 0o2) && !(dst.st_mode & 0o1000 != 0 && dst.st_uid == 0)) {
-        return Err(format!(
-            "its directory {} can be changed by uid {uid}, which wrote the live state",
-            dir.display()
-        ));
+    // Every directory on the way, of the path as written and as resolved: one the service's user
+    // can change would let it swap what the path names.
+    let real = std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    for p in [path, real.as_path()] {
+        for dir in p.ancestors().skip(1) {
+            let Ok(dst) = nix::sys::stat::lstat(dir) else {
+                continue;
+            };
+            let sticky_root = dst.st_mode & 0o1000 != 0 && dst.st_uid == 0;
+            if dst.st_uid == uid || (may(&dst, 0o2) && !sticky_root) {
+                return Err(format!(
+                    "the directory {} on its way can be changed by uid {uid}, which wrote the \
+                     live state",
+                    dir.display()
+                ));
+            }
+        }
     }
     if !may(&st, 0o4) {
         return Err(format!(

@@ -98,6 +98,10 @@ impl Service {
             Err(nix::errno::Errno::ESRCH) => Err(Error::Service(format!(
                 "process {pid} is gone: the service is not running"
             ))),
+            Err(nix::errno::Errno::EPERM) => Err(Error::Service(format!(
+                "process {pid} belongs to another user and /proc hides it; run the CLI as the \
+                 service's user, or give --config PATH"
+            ))),
             _ => Ok(nix::unistd::getuid().as_raw()),
         }
     }

@@ -55,6 +55,9 @@ pub(crate) struct Engine {
     pub(crate) status_code: std::sync::atomic::AtomicU16,
     /// Whether the state in force is on (one atomic load for the fairing's `on_response`).
     pub(crate) active: std::sync::atomic::AtomicBool,
+    /// Whether every read passes untouched in the state in force: off, and no bypass secret or
+    /// probe path to look for (one atomic load for the fairing's `on_request`).
+    pub(crate) reads_pass: std::sync::atomic::AtomicBool,
     /// The states replaced so far that may still have writes in flight (for the drain).
     older: Mutex<Vec<std::sync::Weak<State>>>,
     pub(super) source: FigmentSource,
@@ -134,6 +137,7 @@ impl Engine {
             profile: figment.profile().clone(),
             status_code: std::sync::atomic::AtomicU16::new(state.pages.status),
             active: std::sync::atomic::AtomicBool::new(state.active.is_some()),
+            reads_pass: std::sync::atomic::AtomicBool::new(reads_pass(&state)),
             older: Mutex::new(Vec::new()),
             live: ArcSwap::new(state),
             source,
@@ -201,6 +205,7 @@ impl Engine {
         use std::sync::atomic::Ordering;
         self.status_code.store(new.pages.status, Ordering::Relaxed);
         self.active.store(new.active.is_some(), Ordering::Relaxed);
+        self.reads_pass.store(reads_pass(&new), Ordering::Relaxed);
         #[cfg(feature = "metrics")]
         gauge(&new);
         let old = self.live.swap(new);
@@ -317,6 +322,15 @@ fn gauge(state: &State) {
             0.0
         });
     }
+}
+
+/// Whether every read passes untouched in `state` (see `Engine::reads_pass`).
+fn reads_pass(state: &State) -> bool {
+    let p = state.policy();
+    state.active.is_none()
+        && !p.has_bypass_secret()
+        && p.health_path.is_none()
+        && p.ready_path.is_none()
 }
 
 impl Drop for Engine {

@@ -30,16 +30,36 @@ impl Maintenance {
                 .iter()
                 .flat_map(|(_, rs)| rs.iter().map(|r| r.rank as i128))
         };
-        let min_rank = rocket
+        // Every route the app will have, as (rank, mounted path).
+        let mounted_force_off = self.force_off.iter().flat_map(|(base, routes)| {
+            routes.iter().filter_map(move |r| {
+                let mounted = r.clone().map_base(|old| format!("{base}{old}")).ok()?;
+                Some((mounted.rank as i128, mounted.uri.path().to_string()))
+            })
+        });
+        let app: Vec<(i128, String)> = rocket
             .routes()
-            .map(|r| r.rank as i128)
-            .chain(fo_ranks())
-            .min()
-            .unwrap_or(0);
+            .map(|r| (r.rank as i128, r.uri.path().to_string()))
+            .chain(mounted_force_off)
+            .collect();
+        // Ours go just ahead of the first app route that could match a path under the private
+        // prefixes (one whose first segment is dynamic: a wildcard, `FileServer`, `/<slug>`), so
+        // that no such route ever answers a held-back request; app routes that cannot (static
+        // first segments, most of an app) are tried first, and a request they serve never looks
+        // at ours.
+        let could_match = app
+            .iter()
+            .filter(|(_, path)| could_match_private(path))
+            .map(|(rank, _)| *rank)
+            .min();
+        let catch_all = match could_match {
+            Some(rank) => rank - 1,
+            None => app.iter().map(|(rank, _)| *rank).max().unwrap_or(0) + 1,
+        };
         let max_fo = fo_ranks().max().unwrap_or(0);
         let span = max_fo - fo_ranks().min().unwrap_or(0) + 1;
         let plan = RankPlan {
-            catch_all: min_rank - 1,
+            catch_all,
             max_fo,
             span,
         };
@@ -122,7 +142,8 @@ impl Maintenance {
 }
 
 /// Ranks, lowest (tried first) to highest: `force_off` copies, HEAD twins of `force_off` GET
-/// routes, the catch-alls; all ahead of every application route, relative order kept.
+/// routes, the catch-alls; all ahead of every application route that could match the private
+/// prefixes, relative order kept.
 pub(super) struct RankPlan {
     catch_all: i128,
     max_fo: i128,
@@ -181,4 +202,13 @@ pub(super) fn move_under(req: &mut Request<'_>, prefix: &'static str) {
         None
     };
     req.set_uri(moved.unwrap_or_else(|| Origin::const_new(prefix, None)));
+}
+
+/// Whether a route with this mounted path could match a path under the fairing's private
+/// prefixes: its first segment is dynamic (or, absurdly, one of the prefixes).
+fn could_match_private(path: &str) -> bool {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    first.starts_with('<')
+        || Some(first) == OPEN_PREFIX.strip_prefix('/')
+        || Some(first) == ANSWER_PREFIX.strip_prefix('/')
 }

@@ -100,8 +100,22 @@ pub(crate) fn spawn_live_ticker(engine: Weak<Engine>) {
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut shown = None;
         let mut warned: Option<(u64, std::time::Instant)> = None;
+        let Some(mut changed) = engine.upgrade().map(|e| e.subscribe()) else {
+            return;
+        };
+        // Whether anything this task shows can change by itself: counts and `warn_after` while
+        // on, writes admitted under an earlier state. Otherwise it sleeps until the state changes
+        // (an idle service off costs nothing).
+        let mut busy = true;
         loop {
-            interval.tick().await;
+            if busy {
+                interval.tick().await;
+            } else {
+                changed.borrow_and_update();
+                if changed.changed().await.is_err() {
+                    return;
+                }
+            }
             let Some(strong) = engine.upgrade() else {
                 return;
             };
@@ -123,10 +137,12 @@ pub(crate) fn spawn_live_ticker(engine: Weak<Engine>) {
                     warned = Some((state.generation, std::time::Instant::now()));
                 }
             }
+            let in_flight = strong.older_writes_in_flight();
+            busy = state.active.is_some() || in_flight > 0;
             let now = Some((
                 state.generation,
                 state.counts.document(),
-                strong.older_writes_in_flight(),
+                in_flight,
                 over.is_some(),
             ));
             if now != shown {

@@ -58,6 +58,8 @@ pub struct Maintenance {
     slot: Result<Arc<Slot>, String>,
     engine: OnceLock<Arc<Engine>>,
     tls: AtomicBool,
+    /// Settings that look meant for this crate but are not read, found at ignite.
+    misspellings: OnceLock<Vec<String>>,
 }
 
 impl Maintenance {
@@ -71,6 +73,7 @@ impl Maintenance {
             slot: signals::install(),
             engine: OnceLock::new(),
             tls: AtomicBool::new(false),
+            misspellings: OnceLock::new(),
         }
     }
 
@@ -239,6 +242,8 @@ impl Fairing for Maintenance {
             tracing::error!("maintenance: {e}");
             return Err(rocket);
         }
+        // Told at liftoff, from the figment read now (not read again).
+        let _ = self.misspellings.set(checks::misspellings(&figment));
 
         let engine = match Engine::start(
             &figment,
@@ -271,19 +276,19 @@ impl Fairing for Maintenance {
         let (Some(engine), Ok(slot)) = (self.engine.get(), &self.slot) else {
             return;
         };
-        {
-            let engine = engine.clone();
-            let _ = rocket::tokio::task::spawn_blocking(move || engine.publish()).await;
-        }
-        let pending = slot.arm(engine);
-        let state = engine.current();
-        // The status line takes the engine's lock, which a reload may hold: not on a worker.
+        // Publishing the live state and reading the status line take the engine's lock, which a
+        // reload may hold: not on a worker.
         let status_line = {
             let engine = engine.clone();
-            rocket::tokio::task::spawn_blocking(move || engine.current_status_line())
-                .await
-                .unwrap_or_default()
+            rocket::tokio::task::spawn_blocking(move || {
+                engine.publish();
+                engine.current_status_line()
+            })
+            .await
+            .unwrap_or_default()
         };
+        let pending = slot.arm(engine);
+        let state = engine.current();
         notify::ready(&status_line);
         tracing::info!(
             "maintenance: {} ({}; config {}, profile {}, {} force_off route(s), {} exempt guard(s); \
@@ -307,11 +312,7 @@ impl Fairing for Maintenance {
                  request for the bypass path or with the bypass header shows the secret in the log"
             );
         }
-        let figment = match &self.source {
-            FigmentSource::Rocket => rocket.figment().clone(),
-            FigmentSource::Custom(f) => f(),
-        };
-        for warning in checks::misspellings(&figment) {
+        for warning in self.misspellings.get().into_iter().flatten() {
             tracing::warn!("maintenance: {warning}");
         }
         crate::schedule::spawn_window_scheduler(Arc::downgrade(engine));
@@ -337,23 +338,31 @@ impl Fairing for Maintenance {
         if self.passes_while_off(engine, req) {
             return;
         }
-        let mut verdict = self.decide(engine, req);
-        // 8. `exempt_when` guards: the only step that awaits, boxed apart so that the future
-        // Rocket boxes for every request stays small.
-        if matches!(verdict, Verdict::Hold { .. }) && !self.exempt.is_empty() {
-            let exempt = Box::pin(async {
-                for exempt in &self.exempt {
-                    if exempt(req).await {
-                        return true;
+        // One look-up of the request's snapshot for the decision and its record; the request is
+        // changed only after (the bypass header, the move).
+        let (verdict, has_secret) = {
+            let req: &Request<'_> = req;
+            let snapshot = Snapshot::take(req, engine);
+            let mut verdict = self.decide(engine, snapshot, req);
+            // 8. `exempt_when` guards: the only step that awaits, boxed apart so that the
+            // future Rocket boxes for every request stays small.
+            if matches!(verdict, Verdict::Hold { .. }) && !self.exempt.is_empty() {
+                let exempt = Box::pin(async {
+                    for exempt in &self.exempt {
+                        if exempt(req).await {
+                            return true;
+                        }
                     }
+                    false
+                });
+                if exempt.await {
+                    verdict = Verdict::PassBy(Rule::Exempt);
                 }
-                false
-            });
-            if exempt.await {
-                verdict = Verdict::PassBy(Rule::Exempt);
             }
-        }
-        self.apply(engine, req, verdict);
+            self.record(snapshot, req, verdict);
+            (verdict, snapshot.state.policy().has_bypass_secret())
+        };
+        request::route(req, verdict, has_secret);
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
@@ -365,7 +374,8 @@ impl Fairing for Maintenance {
         };
         let maintenance_status = res.status().code == engine.status_code.load(Ordering::Relaxed);
         let active = engine.active.load(Ordering::Relaxed);
-        if !active && !maintenance_status && is_safe(req.method()) {
+        let safe = is_safe(req.method());
+        if !active && !maintenance_status && safe {
             return;
         }
         let ours = req
@@ -383,7 +393,6 @@ impl Fairing for Maintenance {
                 live.counts.passed(Rule::ForceOff);
             }
         }
-        let safe = is_safe(req.method());
         if safe && (!maintenance_status || ours) {
             return;
         }

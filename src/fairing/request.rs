@@ -33,7 +33,7 @@ impl Maintenance {
 
     /// Off, a request that passes takes no snapshot and allocates nothing: it is decided on the
     /// state read through the swap's guard. A snapshot is taken only by whoever needs one later
-    /// (a guard), or by [`decide`](Self::decide) when the verdict must be kept.
+    /// (a guard), or for [`decide`](Self::decide) when the verdict must be kept.
     pub(super) fn passes_while_off(&self, engine: &Engine, req: &mut Request<'_>) -> bool {
         // Writes take the full path even while off: the drain tracks them.
         if !is_safe(req.method()) {
@@ -50,18 +50,20 @@ impl Maintenance {
         let policy = live.policy();
         let facts = self.facts(req, None);
         if let Verdict::Pass | Verdict::PassWithBypassHeader = policy.decide(false, &facts, 0) {
-            if policy.has_bypass_secret() && req.headers().contains(HEADER_NAME) {
-                req.replace_header(Header::new(HEADER_NAME, ""));
-            }
+            blank_bypass_header(req, policy.has_bypass_secret());
             return true;
         }
         false
     }
 
-    /// The decision on the request's snapshot (steps 1 to 7), kept for the guards and the
-    /// answer. Synchronous: only `exempt_when` guards (step 8) need to await.
-    pub(super) fn decide(&self, engine: &Engine, req: &Request<'_>) -> Verdict {
-        let snapshot = Snapshot::take(req, engine);
+    /// The decision on the request's snapshot (steps 1 to 7). Synchronous: only `exempt_when`
+    /// guards (step 8) need to await.
+    pub(super) fn decide(
+        &self,
+        engine: &Engine,
+        snapshot: &Snapshot,
+        req: &Request<'_>,
+    ) -> Verdict {
         let state = &snapshot.state;
         let active = state.active.is_some();
         let policy = state.policy();
@@ -75,10 +77,9 @@ impl Maintenance {
         policy.decide(active, &facts, now)
     }
 
-    /// Keeps the verdict in the request's snapshot, blanks the bypass header, and moves a
-    /// held-back request (or the bypass path) to the fairing's routes.
-    pub(super) fn apply(&self, engine: &Engine, req: &mut Request<'_>, verdict: Verdict) {
-        let snapshot = Snapshot::take(req, engine);
+    /// Keeps the final verdict in the request's snapshot (for the guards and the answer), counts
+    /// it while on, and marks an admitted write (for the drain).
+    pub(super) fn record(&self, snapshot: &Snapshot, req: &Request<'_>, verdict: Verdict) {
         let _ = snapshot.verdict.set(verdict);
         let counts = &snapshot.state.counts;
         let active = snapshot.state.active.is_some();
@@ -96,18 +97,26 @@ impl Maintenance {
             Verdict::Login { .. } if active => counts.bypass_login(),
             _ => {}
         }
-        let has_secret = snapshot.state.policy().has_bypass_secret();
-        // The secret in the bypass header never reaches the app, whatever the verdict. (Rocket
-        // can replace a header but not remove one: it is left empty.)
-        if has_secret && req.headers().contains(HEADER_NAME) {
-            req.replace_header(Header::new(HEADER_NAME, ""));
+    }
+}
+
+/// Blanks the bypass header, so that the secret never reaches the app, whatever the verdict.
+/// (Rocket can replace a header but not remove one: it is left empty.)
+fn blank_bypass_header(req: &mut Request<'_>, has_secret: bool) {
+    if has_secret && req.headers().contains(HEADER_NAME) {
+        req.replace_header(Header::new(HEADER_NAME, ""));
+    }
+}
+
+/// Blanks the bypass header and moves a held-back request (or the bypass path, or a probe) to
+/// the fairing's routes.
+pub(super) fn route(req: &mut Request<'_>, verdict: Verdict, has_secret: bool) {
+    blank_bypass_header(req, has_secret);
+    match verdict {
+        Verdict::Pass | Verdict::PassWithBypassHeader | Verdict::PassBy(_) => {}
+        Verdict::Login { .. } | Verdict::Health { .. } => {
+            req.set_uri(Origin::const_new(ANSWER_PREFIX, None))
         }
-        match verdict {
-            Verdict::Pass | Verdict::PassWithBypassHeader | Verdict::PassBy(_) => {}
-            Verdict::Login { .. } | Verdict::Health { .. } => {
-                req.set_uri(Origin::const_new(ANSWER_PREFIX, None))
-            }
-            Verdict::Hold { .. } => move_under(req, OPEN_PREFIX),
-        }
+        Verdict::Hold { .. } => move_under(req, OPEN_PREFIX),
     }
 }

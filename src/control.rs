@@ -123,30 +123,19 @@ pub fn check_config(
 }
 
 /// An error about an in-memory text, told as being about the file it came from.
-fn relocate(e: Error, path: &Path) -> Error {
+fn relocate(mut e: Error, path: &Path) -> Error {
     let file = path.display().to_string();
-    match e {
-        Error::Setting {
-            key,
-            value,
-            origin,
-            reason,
-        } => Error::Setting {
-            key,
-            value,
-            origin: Some(match origin {
-                Some(o) if o.starts_with("TOML") || o.contains("source string") => file,
-                Some(o) => o,
-                None => file,
-            }),
-            reason,
-        },
-        Error::Config { reason, .. } => Error::Config {
-            origin: Some(file),
-            reason,
-        },
-        other => other,
+    match &mut e {
+        Error::Setting { origin, .. } => {
+            let from_text = |o: &String| o.starts_with("TOML") || o.contains("source string");
+            if origin.as_ref().is_none_or(from_text) {
+                *origin = Some(file);
+            }
+        }
+        Error::Config { origin, .. } => *origin = Some(file),
+        _ => {}
     }
+    e
 }
 
 /// Parses a duration as written in settings and on the command line: `"900"`, `"15m"`,

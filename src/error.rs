@@ -121,34 +121,19 @@ impl Error {
     /// The same error with every secret value of `config_text` (the config file it came from)
     /// redacted from its texts. Paths and origins are left as they are: a directory may be named
     /// like a secret, and a path is never one.
-    pub(crate) fn redact_config(self, config_text: &str) -> Self {
-        let clean = |s: String| redact_config_values(&s, config_text);
-        match self {
-            Error::Setting {
-                key,
-                value,
-                origin,
-                reason,
-            } => Error::Setting {
-                key,
-                value: value.map(clean),
-                origin,
-                reason: clean(reason),
-            },
-            Error::Config { origin, reason } => Error::Config {
-                origin,
-                reason: clean(reason),
-            },
-            Error::ConfigFile { path, reason } => Error::ConfigFile {
-                path,
-                reason: clean(reason),
-            },
-            Error::Template { name, reason } => Error::Template {
-                name,
-                reason: clean(reason),
-            },
-            other => other,
+    pub(crate) fn redact_config(mut self, config_text: &str) -> Self {
+        let clean = |s: &mut String| *s = redact_config_values(s, config_text);
+        match &mut self {
+            Error::Setting { value, reason, .. } => {
+                value.iter_mut().for_each(clean);
+                clean(reason);
+            }
+            Error::Config { reason, .. }
+            | Error::ConfigFile { reason, .. }
+            | Error::Template { reason, .. } => clean(reason),
+            _ => {}
         }
+        self
     }
 
     /// An I/O error, with what was being done.

@@ -162,9 +162,14 @@ impl Engine {
 }
 
 impl Engine {
-    /// A digest of the config file's bytes as they are now (`None` without a file).
+    /// A digest of the config file's bytes as they are now (`None` without a file, or when the
+    /// settings in force do not `watch` it).
     pub(super) fn config_digest(&self) -> Option<[u8; 32]> {
         use sha2::Digest;
+        // Only `watch` compares digests: without it, a reload reads the file once, not twice.
+        if !self.current().policy().watch {
+            return None;
+        }
         let bytes = std::fs::read(self.config_path.as_ref()?).ok()?;
         Some(sha2::Sha256::digest(&bytes).into())
     }

@@ -62,6 +62,7 @@ impl Engine {
         }
         let state = self.current();
         let p = state.policy();
+        let writes_in_flight = self.older_writes_in_flight();
         let live = LiveState {
             pid: std::process::id(),
             generation: state.generation,
@@ -81,8 +82,8 @@ impl Engine {
             fleet_error: journal.fleet_error.clone(),
             reloads: journal.attempts.clone(),
             counts: state.counts.document(),
-            writes_in_flight: self.older_writes_in_flight(),
-            drained: self.older_writes_in_flight() == 0,
+            writes_in_flight,
+            drained: writes_in_flight == 0,
             reason: p.audit.reason.clone(),
             changed_by: p.audit.changed_by.clone(),
             changed_at: p.audit.changed_at.clone(),

@@ -28,6 +28,21 @@ fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
+fn nobody() -> nix::unistd::User {
+    nix::unistd::User::from_name("nobody").unwrap().unwrap()
+}
+
+/// A line of a password file: what must never be printed.
+const SHADOW_LINE: &str = "root:$6$saltsalt$hashhashhash:19000:0:99999:7:::\n";
+
+/// A file in `dir` that root alone may read, holding `text`.
+fn root_only_file(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
 /// A root-owned config with a mode of its own, in a directory only root writes.
 fn config_dir(mode: u32) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -62,7 +77,7 @@ fn root_refuses_a_config_another_user_can_change() {
     if !is_root() {
         return;
     }
-    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    let nobody = nobody();
     // The directory belongs to the service's user: it could swap the file for a symlink.
     let (dir, path) = config_dir(0o640);
     nix::unistd::chown(dir.path(), Some(nobody.uid), None).unwrap();
@@ -104,22 +119,13 @@ fn root_never_follows_a_planted_lock_symlink_or_prints_a_foreign_file() {
 
     // A config that is a symlink to a file that is not TOML (a password hash): its contents are
     // never printed.
-    let secret = victim_dir.path().join("shadow");
-    std::fs::write(
-        &secret,
-        "root:$6$saltsalt$hashhashhash:19000:0:99999:7:::\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let secret = root_only_file(victim_dir.path(), "shadow", SHADOW_LINE);
     let link = dir.path().join("linked.toml");
     std::os::unix::fs::symlink(&secret, &link).unwrap();
     let out = cli(&["on", "--config", link.to_str().unwrap()]);
     assert!(!out.status.success(), "{}", text(&out));
     assert!(!text(&out).contains("hashhashhash"), "{}", text(&out));
-    assert_eq!(
-        std::fs::read_to_string(&secret).unwrap(),
-        "root:$6$saltsalt$hashhashhash:19000:0:99999:7:::\n"
-    );
+    assert_eq!(std::fs::read_to_string(&secret).unwrap(), SHADOW_LINE);
 }
 
 /// A process of user `nobody` that ignores SIGHUP (a service that never answers), with a live
@@ -129,7 +135,7 @@ fn forged_service(
     run: &std::path::Path,
     forge: impl Fn(u32) -> serde_json::Value,
 ) -> std::process::Child {
-    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    let nobody = nobody();
     nix::unistd::chown(run, Some(nobody.uid), Some(nobody.gid)).unwrap();
     let service = Command::new("sh")
         .args(["-c", "trap '' HUP; sleep 30"])
@@ -202,7 +208,7 @@ fn a_path_through_another_users_directory_is_refused_and_status_quotes_nothing()
     if !is_root() {
         return;
     }
-    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    let nobody = nobody();
     let (target_dir, _config) = config_dir(0o640);
     let theirs = tempfile::tempdir().unwrap();
     nix::unistd::chown(theirs.path(), Some(nobody.uid), None).unwrap();
@@ -212,13 +218,7 @@ fn a_path_through_another_users_directory_is_refused_and_status_quotes_nothing()
     assert!(!out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("owned by uid"), "{}", text(&out));
 
-    let secret = target_dir.path().join("shadow");
-    std::fs::write(
-        &secret,
-        "root:$6$saltsalt$hashhashhash:19000:0:99999:7:::\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let secret = root_only_file(target_dir.path(), "shadow", SHADOW_LINE);
     let out = cli(&["status", "--config", secret.to_str().unwrap()]);
     assert!(!out.status.success(), "{}", text(&out));
     assert!(!text(&out).contains("hashhashhash"), "{}", text(&out));
@@ -233,14 +233,16 @@ fn a_live_state_symlink_is_not_followed() {
     }
     let run = tempfile::tempdir().unwrap();
     let secret_dir = tempfile::tempdir().unwrap();
-    let secret = secret_dir.path().join("secret.json");
-    std::fs::write(&secret, "{\"pid\": \"hunter2-root-only\"}").unwrap();
-    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let secret = root_only_file(
+        secret_dir.path(),
+        "secret.json",
+        "{\"pid\": \"hunter2-root-only\"}",
+    );
     let mut service = forged_service(run.path(), |pid| live_state(pid, None, ""));
     let live = run.path().join(format!("{}.json", service.id()));
     std::fs::remove_file(&live).unwrap();
     std::os::unix::fs::symlink(&secret, &live).unwrap();
-    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    let nobody = nobody();
     std::os::unix::fs::lchown(&live, Some(nobody.uid.as_raw()), Some(nobody.gid.as_raw())).unwrap();
     let out = Command::new(common::cli_bin())
         .args(["status", "--pid", &service.id().to_string()])

@@ -5,8 +5,9 @@
 //!
 //! - `bare`: no fairing, both routes mounted as usual (the baseline), and `GET /page`, which
 //!   answers like the maintenance page from a handler: the same status and headers (503,
-//!   `Cache-Control: no-store`, `Vary: Accept`, `Retry-After: 900`, HTML) and the body read once
-//!   from `$BENCH_APP_PAGE` (a file; e.g. the 503 page saved from an `on` server), shared;
+//!   `Cache-Control: no-store`, the same `Vary`, `Retry-After: 900`, `Content-Language: en`,
+//!   HTML; `scripts/bench` checks they are the same) and the body read once from
+//!   `$BENCH_APP_PAGE` (a file; e.g. the 503 page saved from an `on` server), shared;
 //! - `off`: the fairing attached, maintenance off;
 //! - `on`: the fairing attached, maintenance on (`/` answers the 503 page, `/open` stays open);
 //! - `noop`: a do-nothing request and response fairing instead (what Rocket charges for any
@@ -67,8 +68,9 @@ impl<'r> Responder<'r, 'static> for LikeMaintenance {
         let body = page_body();
         Ok(Response::build()
             .raw_header("Cache-Control", "no-store")
-            .raw_header("Vary", "Accept")
+            .raw_header("Vary", "Accept, Sec-Fetch-Dest, X-Requested-With")
             .raw_header("Retry-After", "900")
+            .raw_header("Content-Language", "en")
             .status(Status::ServiceUnavailable)
             .header(ContentType::HTML)
             .sized_body(body.len(), Cursor::new(body))

@@ -65,7 +65,7 @@ async fn every_method_and_path_is_held_back_and_no_handler_runs() {
         "/form",
         "/static/app.js",
         "/no/route/here",
-        "/__rocket_maintenance_open/x",
+        "/~maintenance/x",
         "/?q=1",
     ] {
         for method in methods {
@@ -120,11 +120,7 @@ async fn off_means_the_app_answers_as_usual() {
         Status::NotFound
     );
     assert_eq!(
-        client
-            .get("/__rocket_maintenance_open/hello")
-            .dispatch()
-            .await
-            .status(),
+        client.get("/~maintenance/hello").dispatch().await.status(),
         Status::NotFound,
         "the private prefix is not an alias while off"
     );

@@ -22,7 +22,7 @@ use crate::notify;
 use crate::page::HandlebarsHook;
 use crate::policy::{is_safe, Rule, Verdict};
 use crate::signals::{self, Slot};
-use crate::snapshot::{Snapshot, OPEN_PREFIX};
+use crate::snapshot::{moved_path, Snapshot};
 use crate::status::MaintenanceStatus;
 
 /// The fairing's name, as Rocket prints it.
@@ -338,29 +338,52 @@ impl Fairing for Maintenance {
         if self.passes_while_off(engine, req) {
             return;
         }
-        // One look-up of the request's snapshot for the decision and its record; the request is
-        // changed only after (the bypass header, the move).
         let (verdict, has_secret) = {
             let req: &Request<'_> = req;
-            let snapshot = Snapshot::take(req, engine);
-            let mut verdict = self.decide(engine, snapshot, req);
-            // 8. `exempt_when` guards: the only step that awaits, boxed apart so that the
-            // future Rocket boxes for every request stays small.
-            if matches!(verdict, Verdict::Hold { .. }) && !self.exempt.is_empty() {
-                let exempt = Box::pin(async {
-                    for exempt in &self.exempt {
-                        if exempt(req).await {
-                            return true;
-                        }
-                    }
-                    false
-                });
-                if exempt.await {
-                    verdict = Verdict::PassBy(Rule::Exempt);
+            let (verdict, has_secret, snapshot) = {
+                let live = engine.live.load();
+                let verdict = self.decide(engine, &live, req);
+                let has_secret = live.policy().has_bypass_secret();
+                if matches!(verdict, Verdict::Hold { .. }) && self.exempt.is_empty() {
+                    // Held back, with no guard to ask: nothing is kept. Whoever reads the
+                    // request's state next takes the snapshot (the answer route, or a guard of
+                    // a `force_off` route), and finds no verdict: a request moved under the
+                    // open prefix without one was held back.
+                    (verdict, has_secret, None)
+                } else {
+                    // Kept for the guards and the answer: the decision is the snapshot's (one
+                    // taken earlier, by another fairing's guard, wins; decided again if it is
+                    // not the state just decided on).
+                    let snapshot = Snapshot::take(req, engine);
+                    let verdict = if Arc::ptr_eq(&snapshot.state, &live) {
+                        verdict
+                    } else {
+                        self.decide(engine, &snapshot.state, req)
+                    };
+                    let has_secret = has_secret || snapshot.state.policy().has_bypass_secret();
+                    (verdict, has_secret, Some(snapshot))
                 }
+            };
+            let mut verdict = verdict;
+            if let Some(snapshot) = snapshot {
+                // 8. `exempt_when` guards: the only step that awaits, boxed apart so that the
+                // future Rocket boxes for every request stays small.
+                if matches!(verdict, Verdict::Hold { .. }) && !self.exempt.is_empty() {
+                    let exempt = Box::pin(async {
+                        for exempt in &self.exempt {
+                            if exempt(req).await {
+                                return true;
+                            }
+                        }
+                        false
+                    });
+                    if exempt.await {
+                        verdict = Verdict::PassBy(Rule::Exempt);
+                    }
+                }
+                self.record(snapshot, req, verdict);
             }
-            self.record(snapshot, req, verdict);
-            (verdict, snapshot.state.policy().has_bypass_secret())
+            (verdict, has_secret)
         };
         request::route(req, verdict, has_secret);
     }
@@ -385,7 +408,7 @@ impl Fairing for Maintenance {
         // A held-back request was moved under the open prefix: answered there by the fairing
         // (held) or by a `force_off` copy (let through). Counted on the state in force, with no
         // look-up of the request's snapshot.
-        if active && req.uri().path().as_str().starts_with(OPEN_PREFIX) {
+        if active && moved_path(req.uri().path().as_str()).is_some() {
             let live = engine.live.load();
             if ours {
                 live.counts.held();

@@ -12,7 +12,8 @@ use super::routes::move_under;
 use super::Maintenance;
 use crate::engine::Engine;
 use crate::policy::{is_safe, RequestFacts, Rule, Verdict, COOKIE_NAME, HEADER_NAME};
-use crate::snapshot::{Snapshot, ANSWER_PREFIX, OPEN_PREFIX};
+use crate::snapshot::{Snapshot, ANSWER_PREFIX, OPEN_PREFIX, PRIVATE_PREFIX};
+use crate::state::State;
 
 impl Maintenance {
     /// What a request brings to the decision.
@@ -21,22 +22,22 @@ impl Maintenance {
         req: &'a Request<'_>,
         bypass_cookie: Option<&'a str>,
     ) -> RequestFacts<'a> {
-        RequestFacts {
-            method: req.method(),
-            uri: req.uri(),
-            peer: req.remote().map(|a| a.ip()),
-            headers: req.headers(),
+        facts(
+            req,
+            req.uri(),
             bypass_cookie,
-            tls: self.tls.load(Ordering::Relaxed),
-        }
+            self.tls.load(Ordering::Relaxed),
+        )
     }
 
     /// Off, a request that passes takes no snapshot and allocates nothing: it is decided on the
     /// state read through the swap's guard. A snapshot is taken only by whoever needs one later
     /// (a guard), or for [`decide`](Self::decide) when the verdict must be kept.
     pub(super) fn passes_while_off(&self, engine: &Engine, req: &mut Request<'_>) -> bool {
-        // Writes take the full path even while off: the drain tracks them.
-        if !is_safe(req.method()) {
+        // Writes take the full path even while off: the drain tracks them. So does a path a
+        // client sent under the private prefixes, so that one found there without a verdict
+        // was moved there, held back (see `Answer`).
+        if !is_safe(req.method()) || req.uri().path().as_str().starts_with(PRIVATE_PREFIX) {
             return false;
         }
         // Off with nothing to look for (no bypass secret, no probe path): one atomic load.
@@ -56,15 +57,9 @@ impl Maintenance {
         false
     }
 
-    /// The decision on the request's snapshot (steps 1 to 7). Synchronous: only `exempt_when`
-    /// guards (step 8) need to await.
-    pub(super) fn decide(
-        &self,
-        engine: &Engine,
-        snapshot: &Snapshot,
-        req: &Request<'_>,
-    ) -> Verdict {
-        let state = &snapshot.state;
+    /// The decision on `state` (steps 1 to 7). Synchronous: only `exempt_when` guards (step 8)
+    /// need to await.
+    pub(super) fn decide(&self, engine: &Engine, state: &State, req: &Request<'_>) -> Verdict {
         let active = state.active.is_some();
         let policy = state.policy();
         let cookie = if active && policy.has_bypass_secret() {
@@ -73,7 +68,12 @@ impl Maintenance {
             None
         };
         let facts = self.facts(req, cookie);
-        let now = if active { engine.unix_now() } else { 0 };
+        // The clock is read only for a cookie to check.
+        let now = if cookie.is_some() {
+            engine.unix_now()
+        } else {
+            0
+        };
         policy.decide(active, &facts, now)
     }
 
@@ -97,6 +97,24 @@ impl Maintenance {
             Verdict::Login { .. } if active => counts.bypass_login(),
             _ => {}
         }
+    }
+}
+
+/// What a request for `uri` (the request's own, or the one the client sent) brings to the
+/// decision.
+pub(super) fn facts<'a>(
+    req: &'a Request<'_>,
+    uri: &'a Origin<'a>,
+    bypass_cookie: Option<&'a str>,
+    tls: bool,
+) -> RequestFacts<'a> {
+    RequestFacts {
+        method: req.method(),
+        uri,
+        peer: req.remote().map(|a| a.ip()),
+        headers: req.headers(),
+        bypass_cookie,
+        tls,
     }
 }
 

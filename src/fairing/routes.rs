@@ -15,12 +15,14 @@ use rocket::route::{Handler, Outcome};
 use rocket::{Build, Data, Request, Rocket, Route};
 
 use super::respond::{health_response, login_response, maintenance_response};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use super::request::facts;
 use super::Maintenance;
 use crate::engine::Engine;
 use crate::policy::Verdict;
-use crate::snapshot::{Snapshot, ANSWER_PREFIX, OPEN_PREFIX};
+use crate::snapshot::{moved_path, Snapshot, ANSWER_PREFIX, OPEN_PREFIX};
 
 impl Maintenance {
     /// Where maintenance routes go: ranks ahead of every route mounted so far.
@@ -126,7 +128,10 @@ impl Maintenance {
             methods
                 .iter()
                 .map(|m| {
-                    let answer = Answer(engine.clone());
+                    let answer = Answer {
+                        engine: engine.clone(),
+                        tls: self.tls.load(Ordering::Relaxed),
+                    };
                     let mut r = Route::ranked(rank(plan.catch_all), *m, "/<_..>", answer);
                     r.name = Some("rocket_maintenance::answer".into());
                     r
@@ -162,22 +167,39 @@ impl RankPlan {
 
 /// The catch-all: answers held-back requests and the bypass path; forwards anything else.
 #[derive(Clone)]
-struct Answer(Arc<Engine>);
+struct Answer {
+    /// The engine at hand: no look-up in Rocket's managed state per request.
+    engine: Arc<Engine>,
+    /// Whether Rocket serves TLS (for the redirect's loop check).
+    tls: bool,
+}
 
 #[rocket::async_trait]
 impl Handler for Answer {
     async fn handle<'r>(&self, req: &'r Request<'_>, data: Data<'r>) -> Outcome<'r> {
-        // The engine at hand: no look-up in Rocket's managed state per request.
-        let snapshot = Snapshot::take(req, &self.0);
-        match snapshot.verdict() {
-            Verdict::Hold { redirect } => Outcome::Success(maintenance_response(
-                req,
-                Some(snapshot),
-                &snapshot.state,
-                redirect,
-            )),
-            Verdict::Login { secure } => Outcome::Success(login_response(&snapshot.state, secure)),
-            Verdict::Health { ready } => Outcome::Success(health_response(&snapshot.state, ready)),
+        // The first reader of a held-back request's state: `on_request` keeps none for it.
+        let snapshot = Snapshot::take(req, &self.engine);
+        let state = &snapshot.state;
+        let verdict = match snapshot.verdict.get() {
+            Some(verdict) => *verdict,
+            // Under the open prefix with no verdict: moved here, held back (a path a client
+            // sends there is always decided with a snapshot). The redirect's loop check is made
+            // here, against the URI the client sent.
+            None if moved_path(req.uri().path().as_str()).is_some() => Verdict::Hold {
+                redirect: state.policy().has_redirect() && {
+                    let original = snapshot.original_uri(req);
+                    let facts = facts(req, original, None, self.tls);
+                    state.policy().redirect_applies(&facts)
+                },
+            },
+            None => Verdict::Pass,
+        };
+        match verdict {
+            Verdict::Hold { redirect } => {
+                Outcome::Success(maintenance_response(req, Some(snapshot), state, redirect))
+            }
+            Verdict::Login { secure } => Outcome::Success(login_response(state, secure)),
+            Verdict::Health { ready } => Outcome::Success(health_response(state, ready)),
             _ => Outcome::forward(data, Status::NotFound),
         }
     }

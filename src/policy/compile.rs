@@ -1,9 +1,10 @@
 //! Settings, validated and compiled into a [`Policy`].
 
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use globset::{GlobBuilder, GlobSetBuilder};
 
 use super::bypass::{validate_secret, BypassSecret};
 use super::networks::{parse_network, NetworkSet};
+use super::paths::PathGlobs;
 use super::redirect::RedirectTarget;
 use super::{Policy, BUILT_IN_VARIABLES};
 use crate::error::{toml_str, Error};
@@ -254,7 +255,7 @@ fn regex_meant_as_glob(pattern: &str) -> Option<String> {
 
 /// Compiles path globs (`*` within a segment, `**` across), refusing patterns that do not start
 /// with `/` and ones that look like regular expressions, naming the glob that was meant.
-fn compile_globs(key: &str, patterns: &[String]) -> Result<Option<GlobSet>, Error> {
+fn compile_globs(key: &str, patterns: &[String]) -> Result<Option<PathGlobs>, Error> {
     if patterns.is_empty() {
         return Ok(None);
     }
@@ -287,7 +288,7 @@ fn compile_globs(key: &str, patterns: &[String]) -> Result<Option<GlobSet>, Erro
     }
     globs
         .build()
-        .map(Some)
+        .map(|set| Some(PathGlobs::new(set, patterns)))
         .map_err(|e| Error::setting(key, None, e.to_string()))
 }
 

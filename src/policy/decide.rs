@@ -2,7 +2,6 @@
 
 use std::net::IpAddr;
 
-use globset::GlobSet;
 use rocket::http::uri::Origin;
 use rocket::http::Method;
 
@@ -11,17 +10,6 @@ use super::client_ip::client_ip;
 use super::paths::{is_routed_form, routed_path};
 use super::{Policy, RequestFacts, Rule, Verdict};
 use crate::settings::ClientIpHeader;
-
-/// Whether the path Rocket routes `uri` on matches one of `globs`. Most paths already are in
-/// routed form: they are matched as they are, with no allocation and no segment decoding.
-fn matches_globs(globs: &GlobSet, uri: &Origin<'_>) -> bool {
-    let raw = uri.path().as_str();
-    if is_routed_form(raw) {
-        globs.is_match(raw)
-    } else {
-        routed_path(uri).is_some_and(|path| globs.is_match(&path))
-    }
-}
 
 /// `GET`, `HEAD` and `OPTIONS`: the methods read-only maintenance lets through and the drain
 /// does not track.
@@ -69,7 +57,7 @@ impl Policy {
         }
         // 5. allow_paths.
         if let Some(globs) = &self.allow_paths {
-            if matches_globs(globs, req.uri) {
+            if globs.matches(req.uri) {
                 return Verdict::PassBy(Rule::AllowPaths);
             }
         }
@@ -144,6 +132,11 @@ impl Policy {
         })
     }
 
+    /// Whether `redirect` is set.
+    pub fn has_redirect(&self) -> bool {
+        self.redirect.is_some()
+    }
+
     /// Whether `json_paths` is set.
     pub fn has_json_paths(&self) -> bool {
         self.json_paths.is_some()
@@ -153,7 +146,7 @@ impl Policy {
     pub fn is_json_path(&self, uri: &Origin<'_>) -> bool {
         self.json_paths
             .as_ref()
-            .is_some_and(|globs| matches_globs(globs, uri))
+            .is_some_and(|globs| globs.matches(uri))
     }
 
     /// Whether a held-back request gets the configured redirect: never the request for the

@@ -21,7 +21,6 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::SystemTime;
 
-use globset::GlobSet;
 use rocket::http::uri::Origin;
 use rocket::http::{HeaderMap, Method};
 
@@ -88,8 +87,8 @@ pub(crate) struct Policy {
     pub template: Option<String>,
     pub context: BTreeMap<String, serde_json::Value>,
     pub allow_path_patterns: usize,
-    allow_paths: Option<GlobSet>,
-    json_paths: Option<GlobSet>,
+    allow_paths: Option<paths::PathGlobs>,
+    json_paths: Option<paths::PathGlobs>,
     allow_ips: NetworkSet,
     trusted_proxies: NetworkSet,
     client_ip_header: crate::settings::ClientIpHeader,

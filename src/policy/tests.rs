@@ -1,4 +1,4 @@
-use super::paths::{is_routed_form, routed_path};
+use super::paths::{is_routed_form, routed_path, PathGlobs};
 use super::*;
 use crate::settings::Settings;
 
@@ -32,6 +32,67 @@ fn a_path_in_routed_form_is_its_own_routed_path() {
 }
 use figment::providers::{Format as _, Toml};
 use rocket::http::Header;
+
+/// The first look at literal prefixes never changes an answer: every pattern against every path,
+/// with and without it.
+#[test]
+fn path_globs_first_look_agrees_with_the_globs_alone() {
+    let patterns = [
+        "/static/**",
+        "/static/*.css",
+        "/api/v1/*",
+        "/healthz",
+        "/**/*.js",
+        "/*",
+        "/a{b,c}/**",
+        "/st?tic/**",
+        "/x/[ab]/y",
+        "/é/**",
+        "/static",
+    ];
+    let parts = [
+        "static", "api", "v1", "healthz", "a.js", "ab", "ac", "x", "a", "y", "é", "%C3%A9",
+        "st%61tic", "", ".", "..", "%2F", "b", "s.css",
+    ];
+    let mut paths = vec!["/".to_string()];
+    for a in parts {
+        paths.push(format!("/{a}"));
+        paths.push(format!("/{a}/"));
+        paths.push(format!("//{a}"));
+        for b in parts {
+            paths.push(format!("/{a}/{b}"));
+            paths.push(format!("/{a}//{b}"));
+            for c in ["b", "s.css", "", "x.js"] {
+                paths.push(format!("/{a}/{b}/{c}"));
+            }
+        }
+    }
+    let mut matched = 0;
+    for pattern in patterns {
+        let set = globset::GlobSetBuilder::new()
+            .add(
+                globset::GlobBuilder::new(pattern)
+                    .literal_separator(true)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        let globs = PathGlobs::new(set.clone(), &[pattern.to_string()]);
+        for path in &paths {
+            let Ok(uri) = Origin::parse(path) else {
+                continue;
+            };
+            let alone = routed_path(&uri).is_some_and(|p| set.is_match(&p));
+            assert_eq!(globs.matches(&uri), alone, "{pattern} against {path}");
+            matched += usize::from(alone);
+        }
+    }
+    assert!(
+        matched > 100,
+        "too few matches ({matched}) to mean anything"
+    );
+}
 
 fn policy(toml: &str) -> Policy {
     let figment = figment::Figment::from(Toml::string(toml)).focus("maintenance");

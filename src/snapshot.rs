@@ -28,15 +28,15 @@ pub(crate) fn moved_path(path: &str) -> Option<&str> {
         .filter(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
-/// The per-request snapshot: the state the request's readers see, and the decision when it was
-/// not "held back".
+/// The per-request snapshot: the state the request's guards see, and the decision when
+/// `on_request` kept one.
 ///
 /// Whoever asks first fixes the state: a guard run by an earlier fairing, `on_request` for a
-/// request it lets through or moves to the answer prefix, and for a held-back request (which
-/// `on_request` decides on the live state and moves, keeping nothing) the answer route or a guard
-/// of the `force_off` route that serves it. Only `on_request` sets the verdict, so nothing that
-/// runs before it can make a held-back request look like one that passed; a request under
-/// [`OPEN_PREFIX`] with no verdict was moved there, held back.
+/// request it lets through or moves to the answer prefix, or a guard of the `force_off` route
+/// that serves a held-back request (`on_request` decides those on the live state and keeps
+/// nothing; the catch-all answers with the live state and keeps nothing either). Only
+/// `on_request` sets the verdict, so nothing that runs before it can make a held-back request
+/// look like one that passed.
 pub(crate) struct Snapshot {
     pub state: Arc<State>,
     pub verdict: OnceLock<Verdict>,
@@ -47,9 +47,29 @@ pub(crate) struct Snapshot {
 }
 
 /// The URI the client sent, recovered (once, when someone asks) from the URI a held-back request
-/// was moved to, and kept beside the snapshot: nothing is copied, and the snapshot stays small,
-/// for a request no one asks about.
+/// was moved to: nothing is copied for a request no one asks about.
 struct OriginalUri(Origin<'static>);
+
+/// The URI the client sent: `req.uri()`, unless the fairing moved the request under
+/// [`OPEN_PREFIX`] (its path and query follow the prefix there). Every request under that prefix
+/// was moved there, held back: one a client sends there is moved on to the answer prefix
+/// unless it is held back too.
+pub(crate) fn original_uri<'r>(req: &'r Request<'_>) -> &'r Origin<'r> {
+    let uri = req.uri();
+    if moved_path(uri.path().as_str()).is_none() {
+        return uri;
+    }
+    &req.local_cache(|| {
+        let original = uri
+            .map_path(|p| match moved_path(p.as_str()) {
+                Some("") | None => "/",
+                Some(rest) => rest,
+            })
+            .unwrap_or_else(|| Origin::const_new("/", None));
+        OriginalUri(rocket::http::ext::IntoOwned::into_owned(original))
+    })
+    .0
+}
 
 impl Snapshot {
     /// The request's snapshot (taken now, from the live state, if no one took it yet).
@@ -66,28 +86,6 @@ impl Snapshot {
             forced_on: AtomicBool::new(false),
             write_admitted: AtomicBool::new(false),
         })
-    }
-
-    /// The URI the client sent: `req.uri()`, unless the fairing moved the request under
-    /// [`OPEN_PREFIX`] (its path and query follow the prefix there).
-    pub fn original_uri<'r>(&'r self, req: &'r Request<'_>) -> &'r Origin<'r> {
-        let uri = req.uri();
-        // No verdict under the open prefix: moved there, held back (see `Answer`).
-        let moved = matches!(self.verdict.get(), None | Some(Verdict::Hold { .. }))
-            && moved_path(uri.path().as_str()).is_some();
-        if !moved {
-            return uri;
-        }
-        &req.local_cache(|| {
-            let original = uri
-                .map_path(|p| match moved_path(p.as_str()) {
-                    Some("") | None => "/",
-                    Some(rest) => rest,
-                })
-                .unwrap_or_else(|| Origin::const_new("/", None));
-            OriginalUri(rocket::http::ext::IntoOwned::into_owned(original))
-        })
-        .0
     }
 }
 

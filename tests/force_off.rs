@@ -132,6 +132,31 @@ async fn force_off_routes_are_mounted_for_normal_operation_too() {
     assert_eq!(client.head("/about").dispatch().await.status(), Status::Ok);
 }
 
+/// Everything the fairing's catch-all finds under the private prefix was moved there, held
+/// back: a client that asks for that prefix itself is decided like any request, and the prefix
+/// is never an alias of a `force_off` route.
+#[rocket::async_test]
+async fn the_private_prefix_is_not_an_alias_in_either_state() {
+    let off = client(rocket_with(
+        "[maintenance]\nenabled = false",
+        routes![index],
+        routes![about],
+    ))
+    .await;
+    for path in [
+        "/~maintenance/about",
+        "/~maintenance",
+        "/~maintenance-answer/x",
+    ] {
+        let response = off.get(path).dispatch().await;
+        assert_eq!(response.status(), Status::NotFound, "off: {path}");
+    }
+    let on = on_client().await;
+    let response = on.get("/~maintenance/about").dispatch().await;
+    assert_eq!(response.status(), Status::ServiceUnavailable);
+    assert_eq!(APP.count(), 0, "no application handler ran");
+}
+
 #[get("/login?<next>")]
 fn login(uri: rocket_maintenance::OriginalUri<'_>, next: Option<&str>) -> String {
     format!("{} next={}", uri.0, next.unwrap_or("-"))

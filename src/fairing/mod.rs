@@ -345,10 +345,9 @@ impl Fairing for Maintenance {
                 let verdict = self.decide(engine, &live, req);
                 let has_secret = live.policy().has_bypass_secret();
                 if matches!(verdict, Verdict::Hold { .. }) && self.exempt.is_empty() {
-                    // Held back, with no guard to ask: nothing is kept. Whoever reads the
-                    // request's state next takes the snapshot (the answer route, or a guard of
-                    // a `force_off` route), and finds no verdict: a request moved under the
-                    // open prefix without one was held back.
+                    // Held back, with no guard to ask: nothing is kept. The catch-all answers
+                    // with the state in force; a guard of the `force_off` route that serves it
+                    // takes the snapshot, as the first reader.
                     (verdict, has_secret, None)
                 } else {
                     // Kept for the guards and the answer: the decision is the snapshot's (one
@@ -406,15 +405,10 @@ impl Fairing for Maintenance {
             .and_then(|r| r.name.as_deref())
             .is_some_and(|name| name.starts_with("rocket_maintenance::"));
         // A held-back request was moved under the open prefix: answered there by the fairing
-        // (held) or by a `force_off` copy (let through). Counted on the state in force, with no
-        // look-up of the request's snapshot.
-        if active && moved_path(req.uri().path().as_str()).is_some() {
-            let live = engine.live.load();
-            if ours {
-                live.counts.held();
-            } else {
-                live.counts.passed(Rule::ForceOff);
-            }
+        // (which counted it) or by a `force_off` copy (let through), counted here on the state in
+        // force, with no look-up of the request's snapshot.
+        if active && !ours && moved_path(req.uri().path().as_str()).is_some() {
+            engine.live.load().counts.passed(Rule::ForceOff);
         }
         if safe && (!maintenance_status || ours) {
             return;
@@ -430,7 +424,7 @@ impl Fairing for Maintenance {
             let state = &snapshot.state;
             let facts = self.facts(req, None);
             let redirect = state.policy().redirect_applies(&facts);
-            *res = maintenance_response(req, None, state, redirect);
+            *res = maintenance_response(req, false, state, redirect);
         }
     }
 

@@ -12,7 +12,7 @@ use super::routes::move_under;
 use super::Maintenance;
 use crate::engine::Engine;
 use crate::policy::{is_safe, RequestFacts, Rule, Verdict, COOKIE_NAME, HEADER_NAME};
-use crate::snapshot::{Snapshot, ANSWER_PREFIX, OPEN_PREFIX, PRIVATE_PREFIX};
+use crate::snapshot::{moved_path, Snapshot, ANSWER_PREFIX, OPEN_PREFIX, PRIVATE_PREFIX};
 use crate::state::State;
 
 impl Maintenance {
@@ -127,11 +127,17 @@ fn blank_bypass_header(req: &mut Request<'_>, has_secret: bool) {
 }
 
 /// Blanks the bypass header and moves a held-back request (or the bypass path, or a probe) to
-/// the fairing's routes.
+/// the fairing's routes. A request a client sent under the open prefix that is let through goes
+/// on to the answer prefix (where it is not found): everything under the open prefix was moved
+/// there, held back.
 pub(super) fn route(req: &mut Request<'_>, verdict: Verdict, has_secret: bool) {
     blank_bypass_header(req, has_secret);
     match verdict {
-        Verdict::Pass | Verdict::PassWithBypassHeader | Verdict::PassBy(_) => {}
+        Verdict::Pass | Verdict::PassWithBypassHeader | Verdict::PassBy(_) => {
+            if moved_path(req.uri().path().as_str()).is_some() {
+                move_under(req, ANSWER_PREFIX);
+            }
+        }
         Verdict::Login { .. } | Verdict::Health { .. } => {
             req.set_uri(Origin::const_new(ANSWER_PREFIX, None))
         }

@@ -1,13 +1,14 @@
 //! The fairing's private routes: where held-back requests and the bypass path go.
 //!
 //! Rocket fairings cannot answer a request, so at ignite the fairing mounts, at ranks ahead of
-//! every application route, copies of the `force_off` routes under [`OPEN_PREFIX`] and, behind
-//! them, a catch-all for every method that gives the maintenance response; and under
-//! [`ANSWER_PREFIX`] a `GET`/`HEAD` catch-all that gives the bypass redirect.
+//! every application route that could match them, copies of the `force_off` routes under
+//! [`OPEN_PREFIX`] and, behind them, a catch-all for every method that gives the maintenance
+//! response (`Held`); and under [`ANSWER_PREFIX`] a `GET`/`HEAD` catch-all that gives the bypass
+//! redirect and the probes' answers (`Answer`).
 //!
 //! In `on_request` a held-back request is moved under `OPEN_PREFIX`, so Rocket's own router picks
-//! a `force_off` route or the catch-all, and nothing else. A request for the bypass path is moved
-//! to the answer prefix, where no copy lives and no application route can see it.
+//! a `force_off` route or the catch-all, and nothing else. A request for the bypass path or a
+//! probe is moved to the answer prefix, where no copy lives and no application route can see it.
 
 use rocket::http::uri::Origin;
 use rocket::http::{Method, Status};
@@ -22,7 +23,7 @@ use super::request::facts;
 use super::Maintenance;
 use crate::engine::Engine;
 use crate::policy::Verdict;
-use crate::snapshot::{moved_path, Snapshot, ANSWER_PREFIX, OPEN_PREFIX};
+use crate::snapshot::{original_uri, Snapshot, ANSWER_PREFIX, OPEN_PREFIX};
 
 impl Maintenance {
     /// Where maintenance routes go: ranks ahead of every route mounted so far.
@@ -124,26 +125,43 @@ impl Maintenance {
             Method::Trace,
             Method::Connect,
         ];
-        let catch_alls = |methods: &[Method]| -> Vec<Route> {
-            methods
-                .iter()
-                .map(|m| {
-                    let answer = Answer {
-                        engine: engine.clone(),
-                        tls: self.tls.load(Ordering::Relaxed),
-                    };
-                    let mut r = Route::ranked(rank(plan.catch_all), *m, "/<_..>", answer);
-                    r.name = Some("rocket_maintenance::answer".into());
-                    r
-                })
-                .collect()
+        let catch_all = rank(plan.catch_all);
+        let held = Held {
+            engine: engine.clone(),
+            tls: self.tls.load(Ordering::Relaxed),
         };
         // The bypass path is a `GET` or `HEAD`: only those two are checked by every request of
         // another method for nothing.
         rocket
-            .mount(OPEN_PREFIX, catch_alls(&methods))
-            .mount(ANSWER_PREFIX, catch_alls(&[Method::Get, Method::Head]))
+            .mount(OPEN_PREFIX, catch_alls(catch_all, &methods, "held", held))
+            .mount(
+                ANSWER_PREFIX,
+                catch_alls(
+                    catch_all,
+                    &[Method::Get, Method::Head],
+                    "answer",
+                    Answer(engine.clone()),
+                ),
+            )
     }
+}
+
+/// `handler` at `rank` for each of `methods`, matching every path, named
+/// `rocket_maintenance::{name}` (which is how `on_response` knows its own answers).
+fn catch_alls<H: Handler + Clone>(
+    rank: isize,
+    methods: &[Method],
+    name: &str,
+    handler: H,
+) -> Vec<Route> {
+    methods
+        .iter()
+        .map(|m| {
+            let mut route = Route::ranked(rank, *m, "/<_..>", handler.clone());
+            route.name = Some(format!("rocket_maintenance::{name}").into());
+            route
+        })
+        .collect()
 }
 
 /// Ranks, lowest (tried first) to highest: `force_off` copies, HEAD twins of `force_off` GET
@@ -165,9 +183,11 @@ impl RankPlan {
     }
 }
 
-/// The catch-all: answers held-back requests and the bypass path; forwards anything else.
+/// The catch-all under the open prefix: every request that reaches it was moved there, held
+/// back, and no `force_off` copy took it. It answers with the state in force now, read through
+/// the swap's guard: `on_request` kept no snapshot, and the answer borrows nothing from the state.
 #[derive(Clone)]
-struct Answer {
+struct Held {
     /// The engine at hand: no look-up in Rocket's managed state per request.
     engine: Arc<Engine>,
     /// Whether Rocket serves TLS (for the redirect's loop check).
@@ -175,31 +195,36 @@ struct Answer {
 }
 
 #[rocket::async_trait]
+impl Handler for Held {
+    async fn handle<'r>(&self, req: &'r Request<'_>, _data: Data<'r>) -> Outcome<'r> {
+        let live = self.engine.live.load();
+        let policy = live.policy();
+        // The redirect's loop check, against the URI the client sent.
+        let redirect = policy.has_redirect()
+            && policy.redirect_applies(&facts(req, original_uri(req), None, self.tls));
+        if live.active.is_some() {
+            live.counts.held();
+        }
+        Outcome::Success(maintenance_response(req, true, &live, redirect))
+    }
+}
+
+/// The catch-all under the answer prefix: the bypass path and the probes, decided (with a
+/// snapshot) in `on_request`; anything else there is forwarded.
+#[derive(Clone)]
+struct Answer(Arc<Engine>);
+
+#[rocket::async_trait]
 impl Handler for Answer {
     async fn handle<'r>(&self, req: &'r Request<'_>, data: Data<'r>) -> Outcome<'r> {
-        // The first reader of a held-back request's state: `on_request` keeps none for it.
-        let snapshot = Snapshot::take(req, &self.engine);
-        let state = &snapshot.state;
-        let verdict = match snapshot.verdict.get() {
-            Some(verdict) => *verdict,
-            // Under the open prefix with no verdict: moved here, held back (a path a client
-            // sends there is always decided with a snapshot). The redirect's loop check is made
-            // here, against the URI the client sent.
-            None if moved_path(req.uri().path().as_str()).is_some() => Verdict::Hold {
-                redirect: state.policy().has_redirect() && {
-                    let original = snapshot.original_uri(req);
-                    let facts = facts(req, original, None, self.tls);
-                    state.policy().redirect_applies(&facts)
-                },
-            },
-            None => Verdict::Pass,
-        };
-        match verdict {
-            Verdict::Hold { redirect } => {
-                Outcome::Success(maintenance_response(req, Some(snapshot), state, redirect))
+        let snapshot = Snapshot::take(req, &self.0);
+        match snapshot.verdict.get() {
+            Some(Verdict::Login { secure }) => {
+                Outcome::Success(login_response(&snapshot.state, *secure))
             }
-            Verdict::Login { secure } => Outcome::Success(login_response(state, secure)),
-            Verdict::Health { ready } => Outcome::Success(health_response(state, ready)),
+            Some(Verdict::Health { ready }) => {
+                Outcome::Success(health_response(&snapshot.state, *ready))
+            }
             _ => Outcome::forward(data, Status::NotFound),
         }
     }

@@ -123,10 +123,13 @@ impl Strings {
     }
 }
 
-/// The configured language (by index into `tags`) that `Accept-Language` asks for: RFC 4647
+/// The configured language (by position in `tags`) that `Accept-Language` asks for: RFC 4647
 /// lookup with q-values (`de-AT` falls back to `de`), highest q first; `None` when none matches
 /// (the default then answers). A value over 4 KiB is not parsed.
-pub(crate) fn lookup(accept_language: &str, tags: &[String]) -> Option<usize> {
+pub(crate) fn lookup<'t>(
+    accept_language: &str,
+    tags: impl Iterator<Item = &'t str> + Clone,
+) -> Option<usize> {
     if accept_language.len() > crate::negotiate::MAX_PARSED_HEADER {
         return None;
     }
@@ -149,7 +152,7 @@ pub(crate) fn lookup(accept_language: &str, tags: &[String]) -> Option<usize> {
         }
         let mut candidate = range;
         loop {
-            if let Some(i) = tags.iter().position(|t| t.eq_ignore_ascii_case(candidate)) {
+            if let Some(i) = tags.clone().position(|t| t.eq_ignore_ascii_case(candidate)) {
                 return Some(i);
             }
             match candidate.rfind('-') {
@@ -182,10 +185,6 @@ pub(crate) fn is_language_tag(tag: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn tags(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
-    }
-
     #[test]
     fn ten_languages_with_every_sentence() {
         assert_eq!(
@@ -204,16 +203,17 @@ mod tests {
 
     #[test]
     fn accept_language_lookup_with_q_values_and_fallbacks() {
-        let configured = tags(&["en", "de", "fr-CA"]);
-        assert_eq!(lookup("de-AT,de;q=0.9,en;q=0.8", &configured), Some(1));
-        assert_eq!(lookup("fr-CA-x-foo", &configured), Some(2));
-        assert_eq!(lookup("fr", &configured), None);
-        assert_eq!(lookup("ja, en;q=0.5", &configured), Some(0));
-        assert_eq!(lookup("en;q=0.2, de;q=0.9", &configured), Some(1));
-        assert_eq!(lookup("de;q=0, en;q=0.1", &configured), Some(0));
-        assert_eq!(lookup("*", &configured), None);
-        assert_eq!(lookup("DE", &configured), Some(1));
-        assert_eq!(lookup(&"x".repeat(5000), &configured), None);
+        let configured =
+            |accept_language: &str| lookup(accept_language, ["en", "de", "fr-CA"].into_iter());
+        assert_eq!(configured("de-AT,de;q=0.9,en;q=0.8"), Some(1));
+        assert_eq!(configured("fr-CA-x-foo"), Some(2));
+        assert_eq!(configured("fr"), None);
+        assert_eq!(configured("ja, en;q=0.5"), Some(0));
+        assert_eq!(configured("en;q=0.2, de;q=0.9"), Some(1));
+        assert_eq!(configured("de;q=0, en;q=0.1"), Some(0));
+        assert_eq!(configured("*"), None);
+        assert_eq!(configured("DE"), Some(1));
+        assert_eq!(configured(&"x".repeat(5000)), None);
     }
 
     #[test]

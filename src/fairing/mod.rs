@@ -22,7 +22,7 @@ use crate::notify;
 use crate::page::HandlebarsHook;
 use crate::policy::{is_safe, Rule, Verdict};
 use crate::signals::{self, Slot};
-use crate::snapshot::{moved_path, Snapshot};
+use crate::snapshot::{moved_path, Snapshot, PRIVATE_PREFIX};
 use crate::status::MaintenanceStatus;
 
 /// The fairing's name, as Rocket prints it.
@@ -335,7 +335,13 @@ impl Fairing for Maintenance {
         let Some(engine) = self.engine.get() else {
             return;
         };
-        if self.passes_while_off(engine, req) {
+        // Off with nothing to look for (no bypass secret, no probe path), a read passes on one
+        // atomic load, unless it is for the private prefixes (`request::route` sends those on).
+        let safe = is_safe(req.method());
+        if safe
+            && engine.reads_pass.load(Ordering::Relaxed)
+            && !req.uri().path().as_str().starts_with(PRIVATE_PREFIX)
+        {
             return;
         }
         let (verdict, has_secret) = {
@@ -344,10 +350,7 @@ impl Fairing for Maintenance {
                 let live = engine.live.load();
                 let verdict = self.decide(engine, &live, req);
                 let has_secret = live.policy().has_bypass_secret();
-                if matches!(verdict, Verdict::Hold { .. }) && self.exempt.is_empty() {
-                    // Held back, with no guard to ask: nothing is kept. The catch-all answers
-                    // with the state in force; a guard of the `force_off` route that serves it
-                    // takes the snapshot, as the first reader.
+                if self.keeps_nothing(&live, verdict, safe) {
                     (verdict, has_secret, None)
                 } else {
                     // Kept for the guards and the answer: the decision is the snapshot's (one

@@ -12,7 +12,7 @@ use super::routes::move_under;
 use super::Maintenance;
 use crate::engine::Engine;
 use crate::policy::{is_safe, RequestFacts, Rule, Verdict, COOKIE_NAME, HEADER_NAME};
-use crate::snapshot::{moved_path, Snapshot, ANSWER_PREFIX, OPEN_PREFIX, PRIVATE_PREFIX};
+use crate::snapshot::{moved_path, Snapshot, ANSWER_PREFIX, OPEN_PREFIX};
 use crate::state::State;
 
 impl Maintenance {
@@ -30,31 +30,17 @@ impl Maintenance {
         )
     }
 
-    /// Off, a request that passes takes no snapshot and allocates nothing: it is decided on the
-    /// state read through the swap's guard. A snapshot is taken only by whoever needs one later
-    /// (a guard), or for [`decide`](Self::decide) when the verdict must be kept.
-    pub(super) fn passes_while_off(&self, engine: &Engine, req: &mut Request<'_>) -> bool {
-        // Writes take the full path even while off: the drain tracks them. So does a path a
-        // client sent under the private prefixes, so that one found there without a verdict
-        // was moved there, held back (see `Answer`).
-        if !is_safe(req.method()) || req.uri().path().as_str().starts_with(PRIVATE_PREFIX) {
-            return false;
+    /// Whether `on_request` keeps nothing for a request decided `verdict` on the live state,
+    /// `live`: a read let through while off (a guard that runs takes the snapshot, as the first
+    /// reader), and a request held back with no `exempt_when` guard to ask (the catch-all answers
+    /// with the state in force; a guard of the `force_off` route that serves it takes the
+    /// snapshot). Writes are always kept: the drain tracks them.
+    pub(super) fn keeps_nothing(&self, live: &State, verdict: Verdict, safe: bool) -> bool {
+        match verdict {
+            Verdict::Pass | Verdict::PassWithBypassHeader => safe && live.active.is_none(),
+            Verdict::Hold { .. } => self.exempt.is_empty(),
+            _ => false,
         }
-        // Off with nothing to look for (no bypass secret, no probe path): one atomic load.
-        if engine.reads_pass.load(Ordering::Relaxed) {
-            return true;
-        }
-        let live = engine.live.load();
-        if live.active.is_some() {
-            return false;
-        }
-        let policy = live.policy();
-        let facts = self.facts(req, None);
-        if let Verdict::Pass | Verdict::PassWithBypassHeader = policy.decide(false, &facts, 0) {
-            blank_bypass_header(req, policy.has_bypass_secret());
-            return true;
-        }
-        false
     }
 
     /// The decision on `state` (steps 1 to 7). Synchronous: only `exempt_when` guards (step 8)

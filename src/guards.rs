@@ -86,7 +86,7 @@ impl Sentinel for MaintenanceStatus {
 /// During maintenance, the fairing moves a held-back request under a private prefix so that
 /// Rocket's own router picks the `force_off` route; Rocket 0.5 gives a handler no way to see the
 /// request as it was before a fairing rewrote it, so `req.uri()` in such a handler shows
-/// `/~maintenance/…`. This guard gives the URI as the client sent it, in every
+/// `/~m/…`. This guard gives the URI as the client sent it, in every
 /// state. It never fails.
 ///
 /// ```

@@ -11,18 +11,18 @@ use crate::handle::MaintenanceHandle;
 use crate::policy::Verdict;
 use crate::state::State;
 
-/// Where held-back requests are moved: `force_off` copies, then a catch-all. One segment, since
-/// every segment of a moved path is decoded again for routing.
-pub(crate) const OPEN_PREFIX: &str = "/~maintenance";
+/// Where held-back requests are moved: `force_off` copies, then a catch-all. One short segment,
+/// since every character of a moved path is decoded again for routing.
+pub(crate) const OPEN_PREFIX: &str = "/~m";
 /// Where the bypass path is moved: a catch-all alone (no copy lives there).
-pub(crate) const ANSWER_PREFIX: &str = "/~maintenance-answer";
+pub(crate) const ANSWER_PREFIX: &str = "/~m-answer";
 
 /// What both private prefixes start with: a client's request for a path under it is always
-/// decided with a snapshot.
+/// decided (never passed by the fast path), so that it can be sent on (see `request::route`).
 pub(crate) const PRIVATE_PREFIX: &str = OPEN_PREFIX;
 
 /// The path a request moved under [`OPEN_PREFIX`] had (`""` for `/`), or `None` when `path` is
-/// not under it (`/~maintenance-answer` is not).
+/// not under it (`/~m-answer` is not).
 pub(crate) fn moved_path(path: &str) -> Option<&str> {
     path.strip_prefix(OPEN_PREFIX)
         .filter(|rest| rest.is_empty() || rest.starts_with('/'))
@@ -97,10 +97,10 @@ mod tests {
     fn the_private_prefix_covers_both_and_moved_paths_are_whole_segments() {
         assert!(OPEN_PREFIX.starts_with(PRIVATE_PREFIX));
         assert!(ANSWER_PREFIX.starts_with(PRIVATE_PREFIX));
-        assert_eq!(moved_path("/~maintenance"), Some(""));
-        assert_eq!(moved_path("/~maintenance/about"), Some("/about"));
-        assert_eq!(moved_path("/~maintenance-answer"), None);
-        assert_eq!(moved_path("/~maintenancex/about"), None);
+        assert_eq!(moved_path("/~m"), Some(""));
+        assert_eq!(moved_path("/~m/about"), Some("/about"));
+        assert_eq!(moved_path("/~m-answer"), None);
+        assert_eq!(moved_path("/~mx/about"), None);
         assert_eq!(moved_path("/about"), None);
     }
 }

@@ -65,7 +65,7 @@ async fn every_method_and_path_is_held_back_and_no_handler_runs() {
         "/form",
         "/static/app.js",
         "/no/route/here",
-        "/~maintenance/x",
+        "/~m/x",
         "/?q=1",
     ] {
         for method in methods {
@@ -120,7 +120,7 @@ async fn off_means_the_app_answers_as_usual() {
         Status::NotFound
     );
     assert_eq!(
-        client.get("/~maintenance/hello").dispatch().await.status(),
+        client.get("/~m/hello").dispatch().await.status(),
         Status::NotFound,
         "the private prefix is not an alias while off"
     );

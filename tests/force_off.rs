@@ -49,6 +49,16 @@ async fn on_client() -> rocket::local::asynchronous::Client {
     .await
 }
 
+/// Maintenance off, `about` a `force_off` route.
+async fn off_client() -> rocket::local::asynchronous::Client {
+    client(rocket_with(
+        "[maintenance]\nenabled = false",
+        routes![index],
+        routes![about],
+    ))
+    .await
+}
+
 #[rocket::async_test]
 async fn force_off_route_answers_during_maintenance() {
     let client = on_client().await;
@@ -113,12 +123,7 @@ async fn head_on_a_force_off_get_route_is_answered_like_rocket_does() {
 
 #[rocket::async_test]
 async fn force_off_routes_are_mounted_for_normal_operation_too() {
-    let client = client(rocket_with(
-        "[maintenance]\nenabled = false",
-        routes![index],
-        routes![about],
-    ))
-    .await;
+    let client = off_client().await;
     assert_eq!(
         client
             .get("/about")
@@ -137,12 +142,7 @@ async fn force_off_routes_are_mounted_for_normal_operation_too() {
 /// is never an alias of a `force_off` route.
 #[rocket::async_test]
 async fn the_private_prefix_is_not_an_alias_in_either_state() {
-    let off = client(rocket_with(
-        "[maintenance]\nenabled = false",
-        routes![index],
-        routes![about],
-    ))
-    .await;
+    let off = off_client().await;
     for path in ["/~m/about", "/~m", "/~m-answer/x"] {
         let response = off.get(path).dispatch().await;
         assert_eq!(response.status(), Status::NotFound, "off: {path}");

@@ -8,7 +8,7 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Ignite, Rocket, Sentinel};
 
 use crate::handle::MaintenanceHandle;
-use crate::snapshot::{original_uri, Snapshot};
+use crate::snapshot::Snapshot;
 use crate::status::MaintenanceStatus;
 
 /// A route that takes this guard always answers the maintenance response, page and headers
@@ -106,10 +106,9 @@ impl<'r> FromRequest<'r> for OriginalUri<'r> {
     type Error = std::convert::Infallible;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        if req.rocket().state::<MaintenanceHandle>().is_some() {
-            Outcome::Success(OriginalUri(original_uri(req)))
-        } else {
-            Outcome::Success(OriginalUri(req.uri()))
+        match Snapshot::of(req) {
+            Some(snapshot) => Outcome::Success(OriginalUri(snapshot.original_uri(req))),
+            None => Outcome::Success(OriginalUri(req.uri())),
         }
     }
 }

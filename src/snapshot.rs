@@ -14,11 +14,11 @@ use crate::state::State;
 /// Where held-back requests are moved: `force_off` copies, then a catch-all. One short segment,
 /// since every character of a moved path is decoded again for routing.
 pub(crate) const OPEN_PREFIX: &str = "/~m";
-/// Where the bypass path is moved: a catch-all alone (no copy lives there).
+/// Where the bypass path and the probes are moved: a catch-all alone (no copy lives there).
 pub(crate) const ANSWER_PREFIX: &str = "/~m-answer";
 
 /// What both private prefixes start with: a client's request for a path under it is always
-/// decided (never passed by the fast path), so that it can be sent on (see `request::route`).
+/// decided and keeps its verdict, so that the catch-alls there tell it from a moved one.
 pub(crate) const PRIVATE_PREFIX: &str = OPEN_PREFIX;
 
 /// The path a request moved under [`OPEN_PREFIX`] had (`""` for `/`), or `None` when `path` is
@@ -28,15 +28,18 @@ pub(crate) fn moved_path(path: &str) -> Option<&str> {
         .filter(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
-/// The per-request snapshot: the state the request's guards see, and the decision when
-/// `on_request` kept one.
+/// The per-request snapshot: the one state every reader of a request sees (the maintenance
+/// route, `ForceOn`, `MaintenanceStatus`, `OriginalUri`), and the decision when `on_request` kept
+/// one.
 ///
-/// Whoever asks first fixes the state: a guard run by an earlier fairing, `on_request` for a
-/// request it lets through or moves to the answer prefix, or a guard of the `force_off` route
-/// that serves a held-back request (`on_request` decides those on the live state and keeps
-/// nothing; the catch-all answers with the live state and keeps nothing either). Only
-/// `on_request` sets the verdict, so nothing that runs before it can make a held-back request
-/// look like one that passed.
+/// The first reader takes it: a guard run by an earlier fairing, `on_request` for a request it
+/// keeps a verdict for (a write, a request let through while on, the bypass path, a probe, a
+/// path under the private prefixes, a request that `exempt_when` guards are asked about), and
+/// otherwise the guard or catch-all that first asks. A read let through while off and a request
+/// held back are decided on the live state with nothing kept (no allocation): the catch-all that
+/// answers a held-back request, or a guard of the `force_off` route that serves it, takes the
+/// snapshot. Only `on_request` sets the verdict, so nothing that runs before it can make a
+/// held-back request look like one that passed.
 pub(crate) struct Snapshot {
     pub state: Arc<State>,
     pub verdict: OnceLock<Verdict>,
@@ -49,27 +52,6 @@ pub(crate) struct Snapshot {
 /// The URI the client sent, recovered (once, when someone asks) from the URI a held-back request
 /// was moved to: nothing is copied for a request no one asks about.
 struct OriginalUri(Origin<'static>);
-
-/// The URI the client sent: `req.uri()`, unless the fairing moved the request under
-/// [`OPEN_PREFIX`] (its path and query follow the prefix there). Every request under that prefix
-/// was moved there, held back: one a client sends there is moved on to the answer prefix
-/// unless it is held back too.
-pub(crate) fn original_uri<'r>(req: &'r Request<'_>) -> &'r Origin<'r> {
-    let uri = req.uri();
-    if moved_path(uri.path().as_str()).is_none() {
-        return uri;
-    }
-    &req.local_cache(|| {
-        let original = uri
-            .map_path(|p| match moved_path(p.as_str()) {
-                Some("") | None => "/",
-                Some(rest) => rest,
-            })
-            .unwrap_or_else(|| Origin::const_new("/", None));
-        OriginalUri(rocket::http::ext::IntoOwned::into_owned(original))
-    })
-    .0
-}
 
 impl Snapshot {
     /// The request's snapshot (taken now, from the live state, if no one took it yet).
@@ -86,6 +68,29 @@ impl Snapshot {
             forced_on: AtomicBool::new(false),
             write_admitted: AtomicBool::new(false),
         })
+    }
+
+    /// The URI the client sent: `req.uri()`, unless the fairing moved the request under
+    /// [`OPEN_PREFIX`], held back (its path and query follow the prefix there). A request under
+    /// that prefix with no verdict, or a verdict of holding it back, was moved there; one a
+    /// client sent there and that was let through has its verdict.
+    pub fn original_uri<'r>(&'r self, req: &'r Request<'_>) -> &'r Origin<'r> {
+        let uri = req.uri();
+        let moved = matches!(self.verdict.get(), None | Some(Verdict::Hold { .. }))
+            && moved_path(uri.path().as_str()).is_some();
+        if !moved {
+            return uri;
+        }
+        &req.local_cache(|| {
+            let original = uri
+                .map_path(|p| match moved_path(p.as_str()) {
+                    Some("") | None => "/",
+                    Some(rest) => rest,
+                })
+                .unwrap_or_else(|| Origin::const_new("/", None));
+            OriginalUri(rocket::http::ext::IntoOwned::into_owned(original))
+        })
+        .0
     }
 }
 

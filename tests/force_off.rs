@@ -137,19 +137,34 @@ async fn force_off_routes_are_mounted_for_normal_operation_too() {
     assert_eq!(client.head("/about").dispatch().await.status(), Status::Ok);
 }
 
-/// Everything the fairing's catch-all finds under the private prefix was moved there, held
-/// back: a client that asks for that prefix itself is decided like any request, and the prefix
-/// is never an alias of a `force_off` route.
+/// A client that asks for the private prefix itself, in any spelling Rocket routes the same,
+/// is decided like any request: while off it gets what it would get without the fairing (a
+/// `force_off` route is open anyway; anything else is not found), never the maintenance page;
+/// while on it is held back.
 #[rocket::async_test]
-async fn the_private_prefix_is_not_an_alias_in_either_state() {
+async fn the_private_prefix_gives_nothing_it_should_not() {
     let off = off_client().await;
-    for path in ["/~m/about", "/~m", "/~m-answer/x"] {
-        let response = off.get(path).dispatch().await;
-        assert_eq!(response.status(), Status::NotFound, "off: {path}");
+    let response = off.get("/~m/about").dispatch().await;
+    assert_eq!(response.into_string().await.unwrap(), "about us");
+    for path in [
+        "/~m",
+        "/~m/x",
+        "/%7Em/x",
+        "/%7em/x",
+        "//~m/x",
+        "/%7Em",
+        "/~m-answer/x",
+    ] {
+        for request in [off.get(path), off.post(path)] {
+            let response = request.dispatch().await;
+            assert_eq!(response.status(), Status::NotFound, "off: {path}");
+        }
     }
     let on = on_client().await;
-    let response = on.get("/~m/about").dispatch().await;
-    assert_eq!(response.status(), Status::ServiceUnavailable);
+    for path in ["/~m/about", "/%7Em/about", "//~m/about", "/~m/x", "/%7Em/x"] {
+        let response = on.get(path).dispatch().await;
+        assert_eq!(response.status(), Status::ServiceUnavailable, "on: {path}");
+    }
     assert_eq!(APP.count(), 0, "no application handler ran");
 }
 

@@ -134,38 +134,44 @@ fn slug(slug: &str) -> String {
 }
 
 /// An asterisk-form target (`OPTIONS *`, and the same with other methods) is not a path: during
-/// maintenance it gets the maintenance response (or Rocket's 400), never a handler of the app.
-/// Over real HTTP on loopback, since the local client cannot send such a target.
+/// maintenance it gets the maintenance response (or Rocket's 400), never a handler of the app,
+/// and never the configured redirect (which is for pages). Over real HTTP on loopback, since the
+/// local client cannot send such a target.
 #[rocket::async_test]
 async fn asterisk_form_requests_never_reach_a_handler() {
-    let port = common::free_port();
-    let toml = format!("address = \"127.0.0.1\"\nport = {port}\n{ON}");
-    let mut app = routes![index, form, greedy, slug];
-    app[2].rank = -100;
-    let rocket = rocket_with(&toml, app, vec![]).ignite().await.unwrap();
-    let shutdown = rocket.shutdown();
-    let server = rocket::tokio::spawn(rocket.launch());
-    let before = CALLS.count();
-    for method in ["OPTIONS", "GET", "POST", "DELETE", "PUT"] {
-        let (status, text) = rocket::tokio::task::spawn_blocking(move || loop {
-            match common::http(port, method, "*", &[]) {
-                Ok(answer) => return answer,
-                Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
-            }
-        })
-        .await
-        .unwrap();
-        assert!(status == 503 || status == 400, "{method} *: {text}");
-        assert!(
-            !text.contains("wildcard") && !text.contains("slug"),
-            "{method} *: {text}"
+    for extra in ["", "redirect = \"https://status.example.com/\"\n"] {
+        let port = common::free_port();
+        let toml = format!("address = \"127.0.0.1\"\nport = {port}\n{ON}\n{extra}");
+        let mut app = routes![index, form, greedy, slug];
+        app[2].rank = -100;
+        let rocket = rocket_with(&toml, app, vec![]).ignite().await.unwrap();
+        let shutdown = rocket.shutdown();
+        let server = rocket::tokio::spawn(rocket.launch());
+        let before = CALLS.count();
+        for method in ["OPTIONS", "GET", "POST", "DELETE", "PUT"] {
+            let (status, text) = rocket::tokio::task::spawn_blocking(move || loop {
+                match common::http(port, method, "*", &[]) {
+                    Ok(answer) => return answer,
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+                }
+            })
+            .await
+            .unwrap();
+            assert!(
+                status == 503 || status == 400,
+                "{method} * ({extra}): {text}"
+            );
+            assert!(
+                !text.contains("wildcard") && !text.contains("slug"),
+                "{method} *: {text}"
+            );
+        }
+        assert_eq!(
+            CALLS.count(),
+            before,
+            "an app handler ran for an asterisk-form request"
         );
+        shutdown.notify();
+        let _ = server.await;
     }
-    assert_eq!(
-        CALLS.count(),
-        before,
-        "an app handler ran for an asterisk-form request"
-    );
-    shutdown.notify();
-    let _ = server.await;
 }

@@ -336,7 +336,7 @@ impl Fairing for Maintenance {
             return;
         };
         // Off with nothing to look for (no bypass secret, no probe path), a read passes on one
-        // atomic load, unless it is for the private prefixes (`request::route` sends those on).
+        // atomic load, unless it is for the private prefixes (see `keeps_nothing`).
         let safe = is_safe(req.method());
         if safe
             && engine.reads_pass.load(Ordering::Relaxed)
@@ -350,7 +350,7 @@ impl Fairing for Maintenance {
                 let live = engine.live.load();
                 let verdict = self.decide(engine, &live, req);
                 let has_secret = live.policy().has_bypass_secret();
-                if self.keeps_nothing(&live, verdict, safe) {
+                if self.keeps_nothing(req, &live, verdict) {
                     (verdict, has_secret, None)
                 } else {
                     // Kept for the guards and the answer: the decision is the snapshot's (one
@@ -427,7 +427,7 @@ impl Fairing for Maintenance {
             let state = &snapshot.state;
             let facts = self.facts(req, None);
             let redirect = state.policy().redirect_applies(&facts);
-            *res = maintenance_response(req, false, state, redirect);
+            *res = maintenance_response(req, None, state, redirect);
         }
     }
 

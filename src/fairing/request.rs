@@ -12,7 +12,7 @@ use super::routes::move_under;
 use super::Maintenance;
 use crate::engine::Engine;
 use crate::policy::{is_safe, RequestFacts, Rule, Verdict, COOKIE_NAME, HEADER_NAME};
-use crate::snapshot::{moved_path, Snapshot, ANSWER_PREFIX, OPEN_PREFIX};
+use crate::snapshot::{Snapshot, ANSWER_PREFIX, OPEN_PREFIX, PRIVATE_PREFIX};
 use crate::state::State;
 
 impl Maintenance {
@@ -32,12 +32,20 @@ impl Maintenance {
 
     /// Whether `on_request` keeps nothing for a request decided `verdict` on the live state,
     /// `live`: a read let through while off (a guard that runs takes the snapshot, as the first
-    /// reader), and a request held back with no `exempt_when` guard to ask (the catch-all answers
-    /// with the state in force; a guard of the `force_off` route that serves it takes the
-    /// snapshot). Writes are always kept: the drain tracks them.
-    pub(super) fn keeps_nothing(&self, live: &State, verdict: Verdict, safe: bool) -> bool {
+    /// reader), and a request held back with no `exempt_when` guard to ask (the catch-all that
+    /// answers it, or a guard of the `force_off` route that serves it, takes the snapshot).
+    /// Kept: writes (the drain tracks them), paths a client sent under the private prefixes
+    /// (their catch-alls tell them from moved ones by the verdict), and asterisk-form targets
+    /// (no redirect: the catch-all reads that from the verdict).
+    pub(super) fn keeps_nothing(&self, req: &Request<'_>, live: &State, verdict: Verdict) -> bool {
+        let path = req.uri().path().as_str();
+        if path.starts_with(PRIVATE_PREFIX) || !path.starts_with('/') {
+            return false;
+        }
         match verdict {
-            Verdict::Pass | Verdict::PassWithBypassHeader => safe && live.active.is_none(),
+            Verdict::Pass | Verdict::PassWithBypassHeader => {
+                is_safe(req.method()) && live.active.is_none()
+            }
             Verdict::Hold { .. } => self.exempt.is_empty(),
             _ => false,
         }
@@ -113,17 +121,11 @@ fn blank_bypass_header(req: &mut Request<'_>, has_secret: bool) {
 }
 
 /// Blanks the bypass header and moves a held-back request (or the bypass path, or a probe) to
-/// the fairing's routes. A request a client sent under the open prefix that is let through goes
-/// on to the answer prefix (where it is not found): everything under the open prefix was moved
-/// there, held back.
+/// the fairing's routes.
 pub(super) fn route(req: &mut Request<'_>, verdict: Verdict, has_secret: bool) {
     blank_bypass_header(req, has_secret);
     match verdict {
-        Verdict::Pass | Verdict::PassWithBypassHeader | Verdict::PassBy(_) => {
-            if moved_path(req.uri().path().as_str()).is_some() {
-                move_under(req, ANSWER_PREFIX);
-            }
-        }
+        Verdict::Pass | Verdict::PassWithBypassHeader | Verdict::PassBy(_) => {}
         Verdict::Login { .. } | Verdict::Health { .. } => {
             req.set_uri(Origin::const_new(ANSWER_PREFIX, None))
         }

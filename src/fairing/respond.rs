@@ -8,24 +8,25 @@ use rocket::{Request, Response};
 use crate::negotiate::{negotiate, Hints, Representation};
 use crate::policy::{COOKIE_LIFETIME, COOKIE_NAME};
 use crate::settings::Format;
-use crate::snapshot::original_uri;
+use crate::snapshot::Snapshot;
 use crate::state::State;
 
 /// The maintenance response: status, headers and the pre-rendered body, shared, never copied.
-/// Nothing in it borrows `state` (the header values live as long as the process, the body is
-/// shared), so the state need not outlive the call. `moved`: the request was moved under the
-/// open prefix (the URI the client sent is then recovered for `json_paths`).
+/// `moved`: the request's snapshot when it was moved under the open prefix (the URI the client
+/// sent is then recovered for `json_paths`).
 pub(crate) fn maintenance_response<'r>(
     req: &'r Request<'_>,
-    moved: bool,
-    state: &State,
+    moved: Option<&'r Snapshot>,
+    state: &'r State,
     redirect: bool,
 ) -> Response<'r> {
     let pages = &state.pages;
     let policy = state.policy();
     let representation = if policy.has_json_paths()
-        && policy.is_json_path(if moved { original_uri(req) } else { req.uri() })
-    {
+        && policy.is_json_path(match moved {
+            Some(snapshot) => snapshot.original_uri(req),
+            None => req.uri(),
+        }) {
         Representation::Json
     } else {
         let headers = req.headers();
@@ -55,24 +56,24 @@ pub(crate) fn maintenance_response<'r>(
     );
     if let (true, Some(url), false) = (
         redirect,
-        pages.redirect,
+        &pages.redirect,
         representation == Representation::Json,
     ) {
         // No `Retry-After`: on a 3xx it means "wait before following" (RFC 9110).
         return response
             .status(Status::Found)
-            .raw_header("Location", url)
+            .raw_header("Location", url.as_str())
             .finalize();
     }
-    if let Some(retry_after) = pages.retry_after {
-        response.raw_header("Retry-After", retry_after);
+    if let Some(retry_after) = &pages.retry_after {
+        response.raw_header("Retry-After", retry_after.as_str());
     }
     let page = pages.pick(|| req.headers().get_one("Accept-Language"));
-    response.raw_header("Content-Language", page.tag);
+    response.raw_header("Content-Language", page.tag.as_str());
     let (content_type, body) = match representation {
         Representation::Html => {
-            if let Some(refresh) = pages.refresh {
-                response.raw_header("Refresh", refresh);
+            if let Some(refresh) = &pages.refresh {
+                response.raw_header("Refresh", refresh.as_str());
             }
             (ContentType::HTML, &page.html)
         }

@@ -23,7 +23,7 @@ use super::request::facts;
 use super::Maintenance;
 use crate::engine::Engine;
 use crate::policy::Verdict;
-use crate::snapshot::{original_uri, Snapshot, ANSWER_PREFIX, OPEN_PREFIX};
+use crate::snapshot::{moved_path, Snapshot, ANSWER_PREFIX, OPEN_PREFIX};
 
 impl Maintenance {
     /// Where maintenance routes go: ranks ahead of every route mounted so far.
@@ -183,9 +183,11 @@ impl RankPlan {
     }
 }
 
-/// The catch-all under the open prefix: every request that reaches it was moved there, held
-/// back, and no `force_off` copy took it. It answers with the state in force now, read through
-/// the swap's guard: `on_request` kept no snapshot, and the answer borrows nothing from the state.
+/// The catch-all under the open prefix: answers a request moved there, held back, that no
+/// `force_off` copy took, with the request's snapshot (taken here when no reader took one
+/// before). Anything else Rocket routes there is forwarded: a request a client sent for the
+/// prefix and that was let through (it has that verdict), or one that spells the prefix another
+/// way (`/%7Em`, `//~m`: never moved, so not under the prefix as written).
 #[derive(Clone)]
 struct Held {
     /// The engine at hand: no look-up in Rocket's managed state per request.
@@ -196,16 +198,29 @@ struct Held {
 
 #[rocket::async_trait]
 impl Handler for Held {
-    async fn handle<'r>(&self, req: &'r Request<'_>, _data: Data<'r>) -> Outcome<'r> {
-        let live = self.engine.live.load();
-        let policy = live.policy();
-        // The redirect's loop check, against the URI the client sent.
-        let redirect = policy.has_redirect()
-            && policy.redirect_applies(&facts(req, original_uri(req), None, self.tls));
-        if live.active.is_some() {
-            live.counts.held();
+    async fn handle<'r>(&self, req: &'r Request<'_>, data: Data<'r>) -> Outcome<'r> {
+        if moved_path(req.uri().path().as_str()).is_none() {
+            return Outcome::forward(data, Status::NotFound);
         }
-        Outcome::Success(maintenance_response(req, true, &live, redirect))
+        let snapshot = Snapshot::take(req, &self.engine);
+        let state = &snapshot.state;
+        let redirect = match snapshot.verdict.get() {
+            Some(Verdict::Hold { redirect }) => *redirect,
+            Some(_) => return Outcome::forward(data, Status::NotFound),
+            // Held back with nothing kept: the redirect's loop check, against the URI the
+            // client sent.
+            None => {
+                let policy = state.policy();
+                policy.has_redirect() && {
+                    let original = snapshot.original_uri(req);
+                    policy.redirect_applies(&facts(req, original, None, self.tls))
+                }
+            }
+        };
+        if state.active.is_some() {
+            state.counts.held();
+        }
+        Outcome::Success(maintenance_response(req, Some(snapshot), state, redirect))
     }
 }
 

@@ -9,9 +9,8 @@
 
 mod files;
 
-use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use handlebars::Handlebars;
@@ -40,7 +39,7 @@ pub(crate) struct Renderer {
 #[derive(Debug, Clone)]
 pub(crate) struct LangPage {
     /// The language tag as configured (`de`), sent as `Content-Language`.
-    pub tag: &'static str,
+    pub tag: String,
     pub html: Arc<[u8]>,
     pub json: Arc<[u8]>,
     pub text: Arc<[u8]>,
@@ -61,25 +60,11 @@ pub(crate) struct Pages {
     pub langs: Vec<LangPage>,
     pub status: u16,
     /// `Retry-After`: delay-seconds or an HTTP-date.
-    pub retry_after: Option<&'static str>,
+    pub retry_after: Option<String>,
     /// `Refresh` on the page.
-    pub refresh: Option<&'static str>,
+    pub refresh: Option<String>,
     /// `Location` for held-back requests when `redirect` is set.
-    pub redirect: Option<&'static str>,
-}
-
-/// A header value of the maintenance response, kept for the life of the process: a response
-/// borrows it, so answering a held-back request keeps no state alive. Each distinct value is
-/// kept once; they come from the settings (a few per configuration), never from a request.
-fn header_value(value: &str) -> &'static str {
-    static VALUES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
-    let mut values = VALUES.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(kept) = values.get(value) {
-        return kept;
-    }
-    let kept: &'static str = Box::leak(value.into());
-    values.insert(kept);
-    kept
+    pub redirect: Option<String>,
 }
 
 impl Pages {
@@ -89,7 +74,7 @@ impl Pages {
             return &self.langs[0];
         }
         let chosen = accept_language()
-            .and_then(|value| lookup(value, self.langs.iter().map(|l| l.tag)))
+            .and_then(|value| lookup(value, self.langs.iter().map(|l| l.tag.as_str())))
             .unwrap_or(0);
         &self.langs[chosen]
     }
@@ -269,7 +254,7 @@ impl Renderer {
                 text.push_str(&format!("\n{}\n", t.back_by.replace("{time}", &t.date(at))));
             }
             langs.push(LangPage {
-                tag: header_value(tag),
+                tag: tag.clone(),
                 html: Arc::from(html.into_bytes()),
                 json: Arc::from(json),
                 text: Arc::from(text.into_bytes()),
@@ -281,10 +266,9 @@ impl Renderer {
             status: policy.status,
             retry_after: retry_seconds
                 .map(|d| d.as_secs().to_string())
-                .or_else(|| retry_at.map(httpdate::fmt_http_date))
-                .map(|v| header_value(&v)),
-            refresh: policy.refresh.map(|s| header_value(&s.to_string())),
-            redirect: policy.redirect.as_ref().map(|t| header_value(&t.location)),
+                .or_else(|| retry_at.map(httpdate::fmt_http_date)),
+            refresh: policy.refresh.map(|s| s.to_string()),
+            redirect: policy.redirect.as_ref().map(|t| t.location.clone()),
         })
     }
 }
@@ -312,18 +296,6 @@ fn auto_return_script(
 
 #[cfg(test)]
 mod tests {
-
-    #[test]
-    fn header_values_are_kept_once_each() {
-        let first = header_value("Mon, 30 Nov 2026 03:00:00 GMT");
-        let again = header_value(&String::from("Mon, 30 Nov 2026 03:00:00 GMT"));
-        assert_eq!(
-            first.as_ptr(),
-            again.as_ptr(),
-            "the same value is not kept twice"
-        );
-        assert_eq!(header_value("900"), "900");
-    }
     use super::*;
     use crate::settings::Settings;
     use figment::providers::{Format as _, Toml};
@@ -347,7 +319,7 @@ mod tests {
             "escaped message: {html}"
         );
         assert!(html.contains("15 minutes"));
-        assert_eq!(pages.retry_after, Some("900"));
+        assert_eq!(pages.retry_after.as_deref(), Some("900"));
         let json: Value = serde_json::from_slice(&pages.langs[0].json).unwrap();
         assert_eq!(json["status"], 503);
         assert_eq!(json["detail"], "Back at <3>");
@@ -360,7 +332,10 @@ mod tests {
         let r = Renderer::new(None, Path::new("/nonexistent"), None).unwrap();
         let before = crate::settings::parse_time("2029-01-01T00:00:00Z").unwrap();
         let pages = r.render(&p, before).unwrap();
-        assert_eq!(pages.retry_after, Some("Tue, 01 Jan 2030 03:00:00 GMT"));
+        assert_eq!(
+            pages.retry_after.as_deref(),
+            Some("Tue, 01 Jan 2030 03:00:00 GMT")
+        );
         let json: Value = serde_json::from_slice(&pages.langs[0].json).unwrap();
         assert_eq!(json["retry_at"], "2030-01-01T03:00:00Z");
         let html = std::str::from_utf8(&pages.langs[0].html).unwrap();
@@ -391,7 +366,7 @@ mod tests {
         );
         let r = Renderer::new(None, Path::new("/nonexistent"), None).unwrap();
         let pages = r.render(&p, SystemTime::now()).unwrap();
-        let tags: Vec<&str> = pages.langs.iter().map(|l| l.tag).collect();
+        let tags: Vec<&str> = pages.langs.iter().map(|l| l.tag.as_str()).collect();
         assert_eq!(tags, ["de", "en", "fi"], "the default language first");
         let html = |i: usize| String::from_utf8(pages.langs[i].html.to_vec()).unwrap();
         assert!(html(0).contains("<html lang=\"de\">") && html(0).contains("15 Minuten"));

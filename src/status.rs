@@ -31,8 +31,11 @@ use crate::state::State;
 /// A banner in a handlebars template: `{{#if maintenance.upcoming}}Maintenance from
 /// {{maintenance.upcoming.starts_at}}{{/if}}` (with the status in the context as `maintenance`).
 ///
-/// As a request guard it never fails, and it reads the same snapshot the fairing decided on. It
-/// is a [`Sentinel`](rocket::Sentinel): a route that uses it stops the launch if
+/// As a request guard it never fails, and it reads the request's one snapshot of the state:
+/// every reader of a request (this guard, `ForceOn`, the maintenance response) sees the same
+/// state. The first reader takes it; when `on_request` keeps nothing (a read let through while
+/// off, a request held back), the decision was made on the state in force just before. It is a
+/// [`Sentinel`](rocket::Sentinel): a route that uses it stops the launch if
 /// `Maintenance::fairing()` is not attached.
 ///
 /// ```

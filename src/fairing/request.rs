@@ -1,6 +1,6 @@
-//! The per-request work of the fairing's `on_request`: the off fast path, the decision on the
-//! request's snapshot, and applying it (counting, blanking the bypass header, moving the
-//! request to the fairing's routes).
+//! The per-request work of the fairing's `on_request`: the decision (on the live state, or on
+//! the request's snapshot when one is kept), what is kept, and applying it (counting, blanking
+//! the bypass header, moving the request to the fairing's routes).
 
 use std::sync::atomic::Ordering;
 

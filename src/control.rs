@@ -46,7 +46,9 @@ pub mod fleet {
 }
 pub use crate::audit::MESSAGE_ID;
 pub use crate::counts::{CountsDoc, Passed};
-pub use crate::live_file::{live_dir_from_env, live_path, LiveState, ReloadAttempt};
+pub use crate::live_file::{
+    live_dir_from_env, live_path, process_start_ticks, LiveState, ReloadAttempt,
+};
 pub use crate::notify::{monotonic_usec, sanitize_status};
 pub use crate::policy::generate_secret;
 pub use crate::redact::{redact_config_values, redacted, SECRET_KEYS};

@@ -93,6 +93,32 @@ pub struct LiveState {
     /// When maintenance has been on longer than `warn_after`.
     #[serde(default)]
     pub over_warn_after: bool,
+    /// When the process started, in clock ticks after boot (`/proc/<pid>/stat`, field 22): a live
+    /// state left behind by a process that died is then never taken for a later process that
+    /// got the same pid. Absent where `/proc` cannot tell (and in files of earlier versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<u64>,
+}
+
+/// When process `pid` started, in clock ticks after boot (`/proc/<pid>/stat`, field 22); `None`
+/// when `/proc` does not show it (no such process, another user's under `hidepid`, not Linux).
+pub fn process_start_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    start_ticks_in(&stat)
+}
+
+/// Field 22 of a `/proc/<pid>/stat` line. The second field, the command name in parentheses,
+/// may itself hold spaces and parentheses: the fields are counted after its last `)`.
+fn start_ticks_in(stat: &str) -> Option<u64> {
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    // Field 3 (the state) is the first after the name.
+    after_name.split_whitespace().nth(22 - 3)?.parse().ok()
+}
+
+/// When this process started (see [`process_start_ticks`]), read once.
+pub(crate) fn own_start_ticks() -> Option<u64> {
+    static TICKS: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| process_start_ticks(std::process::id()))
 }
 
 fn yes() -> bool {
@@ -217,6 +243,21 @@ impl LiveState {
 mod tests {
     use super::*;
 
+    #[test]
+    fn start_ticks_are_field_22_whatever_the_command_name() {
+        let fields = |name: &str| {
+            format!(
+                "4242 ({name}) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 5"
+            )
+        };
+        assert_eq!(start_ticks_in(&fields("demo")), Some(987654));
+        assert_eq!(start_ticks_in(&fields("a (b) c")), Some(987654));
+        assert_eq!(start_ticks_in("4242 (cut"), None);
+        let own = process_start_ticks(std::process::id());
+        assert!(own.is_some_and(|t| t > 0), "this process: {own:?}");
+        assert_eq!(own_start_ticks(), own);
+    }
+
     fn sample() -> LiveState {
         LiveState {
             pid: 1,
@@ -241,6 +282,7 @@ mod tests {
             changed_by: None,
             changed_at: None,
             over_warn_after: false,
+            started: Some(12345),
         }
     }
 

@@ -442,3 +442,72 @@ fn status_of_a_gone_process_says_it_is_gone() {
     assert!(text(&out).contains("is gone"), "{}", text(&out));
     assert!(!text(&out).contains("live:"), "{}", text(&out));
 }
+
+/// A live state left behind by a process that died names a pid that a later, unrelated process
+/// may get: the CLI tells them apart by the start time the file records, and never signals the
+/// newcomer (`SIGHUP` ends most programs) nor reports it live.
+#[test]
+fn a_live_state_left_by_a_dead_process_is_not_taken_for_its_pids_new_owner() {
+    use rocket_maintenance::control::{process_start_ticks, LiveState};
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = dir.path().join("run");
+    std::fs::create_dir(&runtime).unwrap();
+    std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
+    // The newcomer: a process that got the pid, with the runtime directory the service had.
+    let mut newcomer = Command::new("sleep")
+        .arg("30")
+        .env("RUNTIME_DIRECTORY", &runtime)
+        .spawn()
+        .unwrap();
+    let pid = newcomer.id();
+    let started = process_start_ticks(pid).expect("/proc shows the child");
+    let config = dir.path().join("Rocket.toml");
+    std::fs::write(&config, "[default.maintenance]\nenabled = true\n").unwrap();
+    let write_live = |started: u64| {
+        let mut live: LiveState = serde_json::from_str(
+            r#"{"pid": 0, "generation": 3, "on": true, "read_only": false, "why": "file",
+                "since": null, "message": "down", "config_path": null, "profile": "default",
+                "template_dir": "templates", "status": "maintenance on", "last_error": null,
+                "reloads": []}"#,
+        )
+        .unwrap();
+        live.pid = pid;
+        live.started = Some(started);
+        live.config_path = Some(config.clone());
+        let path = runtime.join(format!("{pid}.json"));
+        std::fs::write(&path, serde_json::to_vec(&live).unwrap()).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    };
+
+    // Left by the earlier owner of the pid, which started before the newcomer.
+    write_live(started - 1);
+    for args in [
+        vec!["reload", "--pid", &pid.to_string(), "--timeout", "2s"],
+        vec!["status", "--pid", &pid.to_string()],
+    ] {
+        let out = cli(&args, &[], dir.path());
+        assert!(!out.status.success(), "{args:?}: {}", text(&out));
+        assert!(
+            text(&out).contains("earlier process") && !text(&out).contains("maintenance: on"),
+            "{args:?}: {}",
+            text(&out)
+        );
+    }
+    assert!(
+        newcomer.try_wait().unwrap().is_none(),
+        "the newcomer was signalled and ended"
+    );
+
+    // Written by the process itself: read as its live state.
+    write_live(started);
+    let out = cli(&["status", "--pid", &pid.to_string()], &[], dir.path());
+    assert!(
+        text(&out).contains("maintenance: on"),
+        "the newcomer's own live state is read: {}",
+        text(&out)
+    );
+    newcomer.kill().unwrap();
+    newcomer.wait().unwrap();
+}

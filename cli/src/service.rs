@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rocket_maintenance::control::{live_path, monotonic_usec, LiveState};
+use rocket_maintenance::control::{live_path, monotonic_usec, process_start_ticks, LiveState};
 
 use crate::Error;
 
@@ -126,6 +126,18 @@ impl Service {
                         path.display(),
                         live.pid
                     )));
+                }
+                // A file left behind by a process that died, and a later process that got its
+                // pid: never signalled (SIGHUP ends most programs), never reported live.
+                if let (Some(recorded), Some(running)) = (live.started, process_start_ticks(pid)) {
+                    if recorded != running {
+                        return Err(Error::Service(format!(
+                            "the live state {} was left by an earlier process {pid} (started at \
+                             tick {recorded}; the process {pid} now is another one, started at \
+                             tick {running}): the service is not running; refusing it",
+                            path.display()
+                        )));
+                    }
                 }
                 return Ok((live, uid));
             }

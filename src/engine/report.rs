@@ -88,6 +88,7 @@ impl Engine {
             changed_by: p.audit.changed_by.clone(),
             changed_at: p.audit.changed_at.clone(),
             over_warn_after: over_warn_after(&state).is_some(),
+            started: crate::live_file::own_start_ticks(),
         };
         match live.write(&journal.live_path) {
             Ok(()) => journal.live_file_failed = false,

@@ -262,7 +262,8 @@ mod fleet_cli {
             report.generation,
             if wait.is_some() {
                 format!(
-                    ", applied by {} instance(s) in {} ms",
+                    ", applied{} by {} instance(s) in {} ms",
+                    if drain { " and drained" } else { "" },
                     report.applied.len(),
                     report.took.as_millis()
                 )

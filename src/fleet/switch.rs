@@ -76,11 +76,20 @@ pub async fn switch(
                 )
             } else {
                 format!(
-                    "wrote generation {generation}; within {} these instances did not apply it: {}",
+                    "wrote generation {generation}; within {} these instances did not {}: {}",
                     humantime::format_duration(timeout),
+                    if drain {
+                        "apply it and drain"
+                    } else {
+                        "apply it"
+                    },
                     behind
                         .iter()
-                        .map(|(id, beat)| format!("{id} (at {})", beat.generation))
+                        .map(|(id, beat)| if beat.generation >= generation {
+                            format!("{id} (applied it; writes admitted before still running)")
+                        } else {
+                            format!("{id} (at {})", beat.generation)
+                        })
                         .collect::<Vec<_>>()
                         .join(", ")
                 )

@@ -482,3 +482,93 @@ pub fn run_cli(args: &[&str], cwd: &std::path::Path, env: &[(&str, &str)]) -> (b
     );
     (out.status.success(), text)
 }
+
+/// Serves `routes` with the maintenance fairing in this test process (which is then the service
+/// the CLI signals with `--pid`), its settings read from `config` (a whole `Rocket.toml`, read
+/// again at each reload), on `port`; returns once it answers.
+#[allow(dead_code)]
+pub fn serve_in_process(config: &std::path::Path, port: u16, routes: Vec<Route>) {
+    let figment = {
+        let config = config.to_path_buf();
+        move || {
+            use rocket::figment::providers::{Format, Toml};
+            Figment::from(rocket::Config::default()).merge(Toml::file_exact(&config).nested())
+        }
+    };
+    let rocket = rocket::custom(figment())
+        .mount("/", routes)
+        .attach(Maintenance::custom(figment));
+    std::thread::spawn(move || {
+        rocket::execute(async move {
+            let _ = rocket.launch().await;
+        })
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while http(port, "GET", "/", &[]).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// `POST /slow`: a write that takes 2.5 s, for the drain.
+#[rocket::post("/slow")]
+pub async fn slow() -> &'static str {
+    rocket::tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    "written"
+}
+
+/// The drain, against a service that serves `POST /slow` on `port`, driven by `cli`:
+/// 1. while a slow write runs, `on` with `--drain --timeout 800ms` fails saying `still_running`;
+///    a new write is then held back, and the one admitted before still completes;
+/// 2. after `off`, while another slow write runs, `on --drain --timeout 10s` returns only once
+///    the write has ended, saying `drained`.
+#[allow(dead_code)]
+pub fn drain_waits_for_writes(
+    port: u16,
+    cli: impl Fn(&[&str]) -> (bool, String),
+    on: &[&str],
+    off: &[&str],
+    still_running: &str,
+    drained: &str,
+) {
+    let with = |timeout: &'static str| {
+        let mut args = on.to_vec();
+        args.extend(["--drain", "--timeout", timeout]);
+        args
+    };
+    let ((ok, out), _, status) = while_a_slow_write_runs(port, || {
+        let answer = cli(&with("800ms"));
+        assert_eq!(http(port, "POST", "/slow", &[]).unwrap().0, 503);
+        answer
+    });
+    assert!(!ok && out.contains(still_running), "{out}");
+    assert_eq!(status, 200, "the write admitted before completes");
+
+    let (ok, out) = cli(off);
+    assert!(ok, "{out}");
+    let ((ok, out), waited, status) = while_a_slow_write_runs(port, || cli(&with("10s")));
+    assert!(ok && out.contains(drained), "{out}");
+    assert!(
+        waited >= std::time::Duration::from_millis(1500),
+        "returned before the write ended: {waited:?} ({out})"
+    );
+    assert_eq!(status, 200);
+}
+
+/// Runs `during` while a slow write (`POST /slow` on `port`) is in flight (started 300 ms
+/// before); returns what `during` returned, how long it took, and the write's status.
+fn while_a_slow_write_runs<T>(
+    port: u16,
+    during: impl FnOnce() -> T,
+) -> (T, std::time::Duration, u16) {
+    let write = std::thread::spawn(move || http(port, "POST", "/slow", &[]));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let result = during();
+    let took = started.elapsed();
+    let (status, _) = write.join().unwrap().expect("the slow write was answered");
+    (result, took, status)
+}

@@ -236,10 +236,7 @@ async fn window_starts_and_ends_while_the_server_runs() {
     let start = rocket_maintenance::control::parse_time(&fmt(start)).unwrap();
     let end = rocket_maintenance::control::parse_time(&fmt(end)).unwrap();
     let client = client(rocket_with(&toml, routes![index], vec![])).await;
-    let handle = client
-        .rocket()
-        .state::<rocket_maintenance::MaintenanceHandle>()
-        .unwrap();
+    let handle = common::handle(&client);
     assert!(
         handle.status().upcoming().is_some(),
         "announced before it starts"

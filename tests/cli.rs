@@ -4,26 +4,10 @@ mod common;
 
 use std::process::{Command, Output};
 
-use common::{demo_config, Demo};
+use common::{demo_config, output_text as text, Demo};
 
 fn cli(args: &[&str], env: &[(&str, &str)], cwd: &std::path::Path) -> Output {
-    let mut cmd = Command::new(common::cli_bin());
-    cmd.args(args)
-        .current_dir(cwd)
-        .env_remove("ROCKET_CONFIG")
-        .env_remove("ROCKET_PROFILE");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    common::cli_output(args, cwd, env)
 }
 
 #[test]
@@ -448,7 +432,7 @@ fn status_of_a_gone_process_says_it_is_gone() {
 /// newcomer (`SIGHUP` ends most programs) nor reports it live.
 #[test]
 fn a_live_state_left_by_a_dead_process_is_not_taken_for_its_pids_new_owner() {
-    use rocket_maintenance::control::{process_start_ticks, LiveState};
+    use rocket_maintenance::control::process_start_ticks;
     use std::os::unix::fs::PermissionsExt;
 
     let dir = tempfile::tempdir().unwrap();
@@ -462,22 +446,16 @@ fn a_live_state_left_by_a_dead_process_is_not_taken_for_its_pids_new_owner() {
         .spawn()
         .unwrap();
     let pid = newcomer.id();
+    common::wait_for_environment(pid);
     let started = process_start_ticks(pid).expect("/proc shows the child");
     let config = dir.path().join("Rocket.toml");
     std::fs::write(&config, "[default.maintenance]\nenabled = true\n").unwrap();
     let write_live = |started: u64| {
-        let mut live: LiveState = serde_json::from_str(
-            r#"{"pid": 0, "generation": 3, "on": true, "read_only": false, "why": "file",
-                "since": null, "message": "down", "config_path": null, "profile": "default",
-                "template_dir": "templates", "status": "maintenance on", "last_error": null,
-                "reloads": []}"#,
-        )
-        .unwrap();
-        live.pid = pid;
-        live.started = Some(started);
-        live.config_path = Some(config.clone());
+        let mut live = common::live_state(pid, Some(&config), "maintenance on");
+        live["on"] = true.into();
+        live["started"] = started.into();
         let path = runtime.join(format!("{pid}.json"));
-        std::fs::write(&path, serde_json::to_vec(&live).unwrap()).unwrap();
+        std::fs::write(&path, live.to_string()).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     };
 

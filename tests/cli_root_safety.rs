@@ -7,21 +7,10 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Output};
 
-fn cli(args: &[&str]) -> Output {
-    Command::new(common::cli_bin())
-        .args(args)
-        .env_remove("ROCKET_CONFIG")
-        .env_remove("ROCKET_PROFILE")
-        .output()
-        .unwrap()
-}
+use common::{live_state, output_text as text};
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+fn cli(args: &[&str]) -> Output {
+    common::cli_output(args, std::path::Path::new("."), &[])
 }
 
 fn is_root() -> bool {
@@ -144,18 +133,27 @@ fn forged_service(
         .gid(nobody.gid.as_raw())
         .spawn()
         .unwrap();
+    common::wait_for_environment(service.id());
     let live = run.join(format!("{}.json", service.id()));
     std::fs::write(&live, forge(service.id()).to_string()).unwrap();
     nix::unistd::chown(&live, Some(nobody.uid), Some(nobody.gid)).unwrap();
     service
 }
 
-fn live_state(pid: u32, config_path: Option<&std::path::Path>, status: &str) -> serde_json::Value {
-    serde_json::json!({
-        "pid": pid, "generation": 1, "on": false, "read_only": false, "why": null,
-        "since": null, "message": "", "config_path": config_path, "profile": "default",
-        "template_dir": "/tmp", "status": status, "last_error": null, "reloads": []
-    })
+/// Runs the CLI with `args` and `--pid` of `service`, whose live state is in `run`, then ends
+/// the service.
+fn ask(service: &mut std::process::Child, run: &std::path::Path, args: &[&str]) -> Output {
+    let pid = service.id().to_string();
+    let mut all = args.to_vec();
+    all.extend(["--pid", &pid]);
+    let out = common::cli_output(
+        &all,
+        std::path::Path::new("."),
+        &[("RUNTIME_DIRECTORY", run.to_str().unwrap())],
+    );
+    let _ = service.kill();
+    let _ = service.wait();
+    out
 }
 
 /// A live state that another user (the service's) wrote names the config root edits only when
@@ -172,13 +170,7 @@ fn a_forged_live_state_cannot_point_roots_edit_at_another_file() {
     let (_dir, victim) = config_dir(0o600);
     let before = std::fs::read(&victim).unwrap();
     let mut service = forged_service(run.path(), |pid| live_state(pid, Some(&victim), "owned"));
-    let out = Command::new(common::cli_bin())
-        .args(["on", "--pid", &service.id().to_string(), "--timeout", "2s"])
-        .env("RUNTIME_DIRECTORY", run.path())
-        .output()
-        .unwrap();
-    let _ = service.kill();
-    let _ = service.wait();
+    let out = ask(&mut service, run.path(), &["on", "--timeout", "2s"]);
     assert!(!out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("--config"), "{}", text(&out));
     assert!(!text(&out).contains("owned"), "{}", text(&out));
@@ -189,13 +181,7 @@ fn a_forged_live_state_cannot_point_roots_edit_at_another_file() {
     );
 
     let mut service = forged_service(run.path(), |_| live_state(1, None, ""));
-    let out = Command::new(common::cli_bin())
-        .args(["status", "--pid", &service.id().to_string()])
-        .env("RUNTIME_DIRECTORY", run.path())
-        .output()
-        .unwrap();
-    let _ = service.kill();
-    let _ = service.wait();
+    let out = ask(&mut service, run.path(), &["status"]);
     assert!(!out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("names process 1"), "{}", text(&out));
 }
@@ -244,13 +230,7 @@ fn a_live_state_symlink_is_not_followed() {
     std::os::unix::fs::symlink(&secret, &live).unwrap();
     let nobody = nobody();
     std::os::unix::fs::lchown(&live, Some(nobody.uid.as_raw()), Some(nobody.gid.as_raw())).unwrap();
-    let out = Command::new(common::cli_bin())
-        .args(["status", "--pid", &service.id().to_string()])
-        .env("RUNTIME_DIRECTORY", run.path())
-        .output()
-        .unwrap();
-    let _ = service.kill();
-    let _ = service.wait();
+    let out = ask(&mut service, run.path(), &["status"]);
     assert!(!out.status.success(), "{}", text(&out));
     assert!(!text(&out).contains("hunter2"), "{}", text(&out));
 }

@@ -4,10 +4,10 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-use common::{Demo, Redis};
+use common::{output_text as text, Demo, Redis};
 
 fn fleet_config(store: &str, namespace: &str, extra: &str) -> String {
     format!(
@@ -17,23 +17,17 @@ fn fleet_config(store: &str, namespace: &str, extra: &str) -> String {
     )
 }
 
-fn cli(args: &[&str]) -> Output {
-    Command::new(common::cli_bin()).args(args).output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
+/// The CLI aimed at namespace `ns` of the store at `url`.
+fn fleet_at(url: &str, ns: &str, args: &[&str]) -> Output {
+    common::cli_output(
+        &common::fleet_args(url, ns, args),
+        std::path::Path::new("."),
+        &[],
     )
 }
 
 fn fleet(redis: &Redis, ns: &str, args: &[&str]) -> Output {
-    let url = redis.url();
-    let mut all = vec![args[0], "--store", &url, "--namespace", ns];
-    all.extend_from_slice(&args[1..]);
-    cli(&all)
+    fleet_at(&redis.url(), ns, args)
 }
 
 fn status(demo: &Demo) -> u16 {
@@ -202,17 +196,11 @@ fn store_outage_holds_state_warns_once_and_a_new_record_converges() {
     }
 
     redis.restart();
-    let url = redis.url();
-    let out = cli(&[
-        "on",
-        "--store",
-        &url,
-        "--namespace",
+    let out = fleet(
+        &redis,
         "outage",
-        "--no-wait",
-        "--message",
-        "after restart",
-    ]);
+        &["on", "--no-wait", "--message", "after restart"],
+    );
     assert!(out.status.success(), "{}", text(&out));
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(2) + Duration::from_millis(500) {
@@ -385,19 +373,19 @@ fn a_subscriber_sees_a_fleet_change() {
             "[maintenance]\nenabled = false\n[maintenance.fleet]\nstore = \"{url}\"\nnamespace = \"subscriber\"\npoll = \"1s\"\n"
         );
         let client = common::client(common::rocket_with(&toml, rocket::routes![], vec![])).await;
-        let handle = client
-            .rocket()
-            .state::<rocket_maintenance::MaintenanceHandle>()
-            .unwrap()
-            .clone();
+        let handle = common::handle(&client);
         let mut status = handle.subscribe();
         assert!(!status.borrow().is_on());
         let out = rocket::tokio::task::spawn_blocking(move || {
-            fleet_cli_output(&url, &["on", "--message", "fleet says so", "--no-wait"])
+            fleet_at(
+                &url,
+                "subscriber",
+                &["on", "--message", "fleet says so", "--no-wait"],
+            )
         })
         .await
         .unwrap();
-        assert!(out.0, "{}", out.1);
+        assert!(out.status.success(), "{}", text(&out));
         rocket::tokio::time::timeout(Duration::from_secs(10), status.wait_for(|s| s.is_on()))
             .await
             .expect("the fleet change reached the subscriber")
@@ -405,11 +393,4 @@ fn a_subscriber_sees_a_fleet_change() {
         assert_eq!(status.borrow().reason(), Some("fleet"));
         assert_eq!(status.borrow().message(), "fleet says so");
     });
-}
-
-fn fleet_cli_output(url: &str, args: &[&str]) -> (bool, String) {
-    let mut all = vec![args[0], "--store", url, "--namespace", "subscriber"];
-    all.extend_from_slice(&args[1..]);
-    let out = cli(&all);
-    (out.status.success(), text(&out))
 }

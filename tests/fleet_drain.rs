@@ -32,11 +32,8 @@ fn on_store_drain_waits_for_writes_in_flight_on_every_instance() {
     std::env::remove_var("RUNTIME_DIRECTORY");
     common::serve_in_process(&config, port, routes![slow]);
     let url = redis.url();
-    let cli = |args: &[&str]| {
-        let mut all = vec![args[0], "--store", &url, "--namespace", "drain"];
-        all.extend_from_slice(&args[1..]);
-        common::run_cli(&all, dir.path(), &[])
-    };
+    let cli =
+        |args: &[&str]| common::run_cli(&common::fleet_args(&url, "drain", args), dir.path(), &[]);
     // The instance reports to the store at start; wait until the CLI sees it.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {

@@ -130,13 +130,7 @@ async fn handle_reload_swaps_state_and_calls_on_change() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("Rocket.toml");
     std::fs::write(&path, "[default.maintenance]\nenabled = false\n").unwrap();
-    let file = path.clone();
-    let make = move || {
-        use rocket::figment::providers::{Format, Toml};
-        rocket::figment::Figment::from(rocket::Config::default())
-            .merge(("log_level", "off"))
-            .merge(Toml::file_exact(&file).nested())
-    };
+    let make = common::file_figment(&path);
     let seen: Arc<Mutex<Vec<(bool, bool)>>> = Arc::default();
     let log = seen.clone();
     let rocket = rocket::custom(make()).mount("/", routes![status]).attach(

@@ -19,10 +19,7 @@ fn counts_and_state_reach_the_metrics_facade() {
             client.get("/").dispatch().await;
         }
         client.get("/static/app.css").dispatch().await;
-        let handle = client
-            .rocket()
-            .state::<rocket_maintenance::MaintenanceHandle>()
-            .unwrap();
+        let handle = common::handle(&client);
         let _ = handle.reload().await;
         assert!(handle.status().is_on());
     });

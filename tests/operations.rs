@@ -79,22 +79,10 @@ async fn a_subscriber_sees_reloads_and_window_edges() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("Rocket.toml");
     std::fs::write(&path, "[default.maintenance]\nenabled = false\n").unwrap();
-    let figment = {
-        let path = path.clone();
-        move || {
-            use rocket::figment::providers::{Format, Toml};
-            rocket::figment::Figment::from(rocket::Config::default())
-                .merge(("log_level", "off"))
-                .merge(Toml::file_exact(&path).nested())
-        }
-    };
+    let figment = common::file_figment(&path);
     let rocket = rocket::custom(figment()).attach(rocket_maintenance::Maintenance::custom(figment));
     let client = client(rocket).await;
-    let handle = client
-        .rocket()
-        .state::<rocket_maintenance::MaintenanceHandle>()
-        .unwrap()
-        .clone();
+    let handle = common::handle(&client);
     let mut status = handle.subscribe();
     assert!(!status.borrow().is_on());
     std::fs::write(&path, "[default.maintenance]\nenabled = true\n").unwrap();

@@ -64,11 +64,7 @@ async fn an_edge_whose_page_cannot_render_backs_off() {
             .handlebars(|hbs| hbs.register_helper("until", Box::new(until))),
     );
     let client = common::client(rocket).await;
-    let handle = client
-        .rocket()
-        .state::<rocket_maintenance::MaintenanceHandle>()
-        .unwrap()
-        .clone();
+    let handle = common::handle(&client);
     let generation = handle.status().generation();
     rocket::tokio::time::sleep(Duration::from_millis(5500)).await;
     // The edge came 2 s in; in the 3.5 s after it, a spinning scheduler renders thousands of

@@ -464,8 +464,13 @@ impl Demo {
 }
 
 /// Runs the CLI in `cwd` with `env` (and no `ROCKET_CONFIG`/`ROCKET_PROFILE` of the test's
-/// own): whether it succeeded, and stdout then stderr.
-pub fn run_cli(args: &[&str], cwd: &std::path::Path, env: &[(&str, &str)]) -> (bool, String) {
+/// own).
+#[allow(dead_code)]
+pub fn cli_output(
+    args: &[&str],
+    cwd: &std::path::Path,
+    env: &[(&str, &str)],
+) -> std::process::Output {
     let mut cmd = std::process::Command::new(cli_bin());
     cmd.args(args)
         .current_dir(cwd)
@@ -474,13 +479,86 @@ pub fn run_cli(args: &[&str], cwd: &std::path::Path, env: &[(&str, &str)]) -> (b
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().unwrap();
-    let text = format!(
+    cmd.output().unwrap()
+}
+
+/// What a command printed: stdout, then stderr.
+#[allow(dead_code)]
+pub fn output_text(out: &std::process::Output) -> String {
+    format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    )
+}
+
+/// [`cli_output`]: whether it succeeded, and what it printed.
+#[allow(dead_code)]
+pub fn run_cli(args: &[&str], cwd: &std::path::Path, env: &[(&str, &str)]) -> (bool, String) {
+    let out = cli_output(args, cwd, env);
+    (out.status.success(), output_text(&out))
+}
+
+/// `args` (a command first) aimed at namespace `namespace` of the fleet store at `url`.
+#[allow(dead_code)]
+pub fn fleet_args<'a>(url: &'a str, namespace: &'a str, args: &[&'a str]) -> Vec<&'a str> {
+    let mut all = vec![args[0], "--store", url, "--namespace", namespace];
+    all.extend_from_slice(&args[1..]);
+    all
+}
+
+/// Waits until `/proc/<pid>/environ` of a just-spawned child shows its environment: `spawn`
+/// returns as soon as the child's new image replaces the old, before the kernel has set where
+/// its environment lies, and the CLI reads a service's environment to find its live state.
+#[allow(dead_code)]
+pub fn wait_for_environment(pid: u32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::fs::read(format!("/proc/{pid}/environ")).map_or(true, |env| env.is_empty()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "process {pid} shows no environment"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// A live state as a service writes it, for process `pid`, naming `config_path`, with `status`.
+#[allow(dead_code)]
+pub fn live_state(
+    pid: u32,
+    config_path: Option<&std::path::Path>,
+    status: &str,
+) -> serde_json::Value {
+    serde_json::json!({
+        "pid": pid, "generation": 1, "on": false, "read_only": false, "why": null,
+        "since": null, "message": "", "config_path": config_path, "profile": "default",
+        "template_dir": "/tmp", "status": status, "last_error": null, "reloads": []
+    })
+}
+
+/// The figment of a service whose whole `Rocket.toml` is `path` (read again at each call, so at
+/// each reload), quiet.
+#[allow(dead_code)]
+pub fn file_figment(
+    path: &std::path::Path,
+) -> impl Fn() -> Figment + Send + Sync + Clone + 'static {
+    let path = path.to_path_buf();
+    move || {
+        use rocket::figment::providers::{Format, Toml};
+        Figment::from(rocket::Config::default())
+            .merge(("log_level", "off"))
+            .merge(Toml::file_exact(&path).nested())
+    }
+}
+
+/// The handle of the maintenance fairing attached to `client`'s Rocket.
+#[allow(dead_code)]
+pub fn handle(client: &Client) -> rocket_maintenance::MaintenanceHandle {
+    client
+        .rocket()
+        .state::<rocket_maintenance::MaintenanceHandle>()
+        .expect("the maintenance fairing is attached")
+        .clone()
 }
 
 /// Serves `routes` with the maintenance fairing in this test process (which is then the service
@@ -488,13 +566,7 @@ pub fn run_cli(args: &[&str], cwd: &std::path::Path, env: &[(&str, &str)]) -> (b
 /// again at each reload), on `port`; returns once it answers.
 #[allow(dead_code)]
 pub fn serve_in_process(config: &std::path::Path, port: u16, routes: Vec<Route>) {
-    let figment = {
-        let config = config.to_path_buf();
-        move || {
-            use rocket::figment::providers::{Format, Toml};
-            Figment::from(rocket::Config::default()).merge(Toml::file_exact(&config).nested())
-        }
-    };
+    let figment = file_figment(config);
     let rocket = rocket::custom(figment())
         .mount("/", routes)
         .attach(Maintenance::custom(figment));
